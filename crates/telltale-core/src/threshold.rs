@@ -1,0 +1,313 @@
+//! Thresholds that turn scores into flags. An item is anomalous when its
+//! score is `>=` the threshold.
+//!
+//! - [`ThresholdSpec::Fixed`]: a given value.
+//! - [`ThresholdSpec::Percentile`]: the q-th percentile of validation scores
+//!   (numpy's default linear interpolation); needs no labels.
+//! - [`ThresholdSpec::SlidingKSigma`]: seed 002's rule, a value is anomalous
+//!   when it leaves `centre ± k·(std + ε)`, with mean and population std of
+//!   the last `window` values and the centre their mean (or a forecast).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How to choose a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ThresholdSpec {
+    /// This value.
+    Fixed {
+        /// The threshold.
+        value: f64,
+    },
+    /// A percentile of the validation scores.
+    Percentile {
+        /// Percentile in `[0, 100]`.
+        q: f64,
+    },
+    /// Sliding mean ± k·(std + ε) over the last `window` values.
+    SlidingKSigma(SlidingKSigma),
+}
+
+/// A threshold ready to flag scores.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Threshold {
+    /// One value for every score.
+    Static {
+        /// The threshold.
+        value: f64,
+    },
+    /// A band that moves with the recent scores.
+    Sliding(SlidingKSigma),
+}
+
+impl ThresholdSpec {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            ThresholdSpec::Fixed { value } if !value.is_finite() => Err(Error::invalid(
+                "threshold value",
+                format!("{value} is not finite"),
+            )),
+            ThresholdSpec::Percentile { q } if !(0.0..=100.0).contains(&q) => Err(Error::invalid(
+                "threshold q",
+                format!("{q} is not a percentile in [0, 100]"),
+            )),
+            ThresholdSpec::SlidingKSigma(s) => s.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fits the threshold; only [`ThresholdSpec::Percentile`] reads the scores.
+    pub fn fit(&self, validation_scores: &[f64]) -> Result<Threshold> {
+        self.validate()?;
+        Ok(match *self {
+            ThresholdSpec::Fixed { value } => Threshold::Static { value },
+            ThresholdSpec::Percentile { q } => Threshold::Static {
+                value: percentile(validation_scores, q)?,
+            },
+            ThresholdSpec::SlidingKSigma(s) => Threshold::Sliding(s),
+        })
+    }
+}
+
+impl Threshold {
+    /// Flags for a series of scores (in time order for the sliding band; its
+    /// first `window` scores are never flagged).
+    pub fn flags(&self, scores: &[f64]) -> Vec<bool> {
+        match self {
+            Threshold::Static { value } => scores.iter().map(|s| s >= value).collect(),
+            Threshold::Sliding(s) => s.flags(scores, None),
+        }
+    }
+}
+
+/// The q-th percentile (`0..=100`) with linear interpolation between the
+/// closest ranks, as `numpy.percentile`'s default.
+pub fn percentile(values: &[f64], q: f64) -> Result<f64> {
+    if values.is_empty() {
+        return Err(Error::Undefined(
+            "a percentile of no values is undefined".into(),
+        ));
+    }
+    if !(0.0..=100.0).contains(&q) {
+        return Err(Error::invalid(
+            "percentile",
+            format!("{q} is not in [0, 100]"),
+        ));
+    }
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(Error::invalid("scores", format!("{v} is not finite")));
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let (a, b, t) = (sorted[lo], sorted[hi], pos - lo as f64);
+    // numpy's `_lerp`: the form that is exact at the nearer end.
+    Ok(if t >= 0.5 {
+        b - (b - a) * (1.0 - t)
+    } else {
+        a + (b - a) * t
+    })
+}
+
+/// Seed 002's band: `centre ± k·(std + eps)` from the last `window` values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlidingKSigma {
+    /// How many preceding values give the mean and std.
+    pub window: usize,
+    /// Width of the band in standard deviations.
+    pub k: f64,
+    /// Added to the std so a flat history still has a band.
+    pub eps: f64,
+}
+
+impl Default for SlidingKSigma {
+    /// Seed 002: the last 3 values, k = 3, ε = 0.01.
+    fn default() -> Self {
+        SlidingKSigma {
+            window: 3,
+            k: 3.0,
+            eps: 0.01,
+        }
+    }
+}
+
+/// The open interval a value must stay inside to be normal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+}
+
+impl Band {
+    /// True when `v` lies strictly inside.
+    pub fn contains(&self, v: f64) -> bool {
+        self.lo < v && v < self.hi
+    }
+}
+
+impl SlidingKSigma {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if self.window == 0 {
+            return Err(Error::invalid("threshold window", "must be at least 1"));
+        }
+        if !(self.k > 0.0 && self.k.is_finite()) {
+            return Err(Error::invalid(
+                "threshold k",
+                format!("{} must be positive", self.k),
+            ));
+        }
+        if !(self.eps >= 0.0 && self.eps.is_finite()) {
+            return Err(Error::invalid(
+                "threshold eps",
+                format!("{} must be at least 0", self.eps),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The band around `centre` (the history's mean when `None`) from `history`.
+    pub fn band(&self, history: &[f64], centre: Option<f64>) -> Band {
+        let n = history.len().max(1) as f64;
+        let mean = history.iter().sum::<f64>() / n;
+        let std = (history.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        let c = centre.unwrap_or(mean);
+        let half = self.k * (std + self.eps);
+        Band {
+            lo: c - half,
+            hi: c + half,
+        }
+    }
+
+    /// |value − centre| / (std + ε) for every value with a full history
+    /// (`None` for the first `window`); anomalous when `>= k`.
+    pub fn deviations(&self, values: &[f64], centres: Option<&[f64]>) -> Vec<Option<f64>> {
+        (0..values.len())
+            .map(|t| {
+                (t >= self.window).then(|| {
+                    let band = self.band(&values[t - self.window..t], centres.map(|c| c[t]));
+                    let c = (band.lo + band.hi) / 2.0;
+                    let sigma = (band.hi - band.lo) / (2.0 * self.k);
+                    (values[t] - c).abs() / sigma
+                })
+            })
+            .collect()
+    }
+
+    /// Flags: the value leaves its band (seed 002: not strictly inside).
+    pub fn flags(&self, values: &[f64], centres: Option<&[f64]>) -> Vec<bool> {
+        (0..values.len())
+            .map(|t| {
+                t >= self.window
+                    && !self
+                        .band(&values[t - self.window..t], centres.map(|c| c[t]))
+                        .contains(values[t])
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn percentiles() {
+        let v = [3.0, 1.0, 2.0, 4.0];
+        assert_eq!(percentile(&v, 0.0).unwrap(), 1.0);
+        assert_eq!(percentile(&v, 100.0).unwrap(), 4.0);
+        assert_eq!(percentile(&v, 50.0).unwrap(), 2.5);
+        assert!((percentile(&v, 90.0).unwrap() - 3.7).abs() < 1e-12);
+        assert!(percentile(&[], 50.0).is_err());
+        assert!(percentile(&v, 101.0).is_err());
+    }
+
+    #[test]
+    fn seed002_rule() {
+        let s = SlidingKSigma::default();
+        // History 20, 21, 22: mean 21, population std 0.8165; band 21 ± 3·0.8265.
+        let band = s.band(&[20.0, 21.0, 22.0], None);
+        assert!((band.hi - (21.0 + 3.0 * ((2.0f64 / 3.0).sqrt() + 0.01))).abs() < 1e-12);
+        let flags = s.flags(&[20.0, 21.0, 22.0, 23.4, 30.0], None);
+        assert_eq!(flags, vec![false, false, false, false, true]);
+        // Centred on a forecast instead of the mean.
+        let flags = s.flags(&[20.0, 21.0, 22.0, 23.4], Some(&[0.0, 0.0, 0.0, 26.0]));
+        assert_eq!(flags, vec![false, false, false, true]);
+        let dev = s.deviations(&[20.0, 21.0, 22.0, 30.0], None);
+        assert!(dev[2].is_none());
+        assert!(dev[3].unwrap() >= 3.0);
+    }
+
+    #[test]
+    fn specs_fit_and_validate() {
+        let t = ThresholdSpec::Percentile { q: 50.0 }
+            .fit(&[1.0, 2.0, 3.0])
+            .unwrap();
+        assert_eq!(t, Threshold::Static { value: 2.0 });
+        assert_eq!(t.flags(&[1.9, 2.0]), vec![false, true]);
+        assert!(ThresholdSpec::Percentile { q: -1.0 }.fit(&[1.0]).is_err());
+        assert!(
+            ThresholdSpec::SlidingKSigma(SlidingKSigma {
+                window: 0,
+                k: 3.0,
+                eps: 0.0
+            })
+            .validate()
+            .is_err()
+        );
+        let spec: ThresholdSpec = serde_json::from_str(
+            r#"{"kind": "sliding-k-sigma", "window": 10, "k": 3, "eps": 0.01}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            ThresholdSpec::SlidingKSigma(SlidingKSigma {
+                window: 10,
+                k: 3.0,
+                eps: 0.01
+            })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn percentile_is_monotone_and_bounded(v in proptest::collection::vec(-1e6f64..1e6, 1..50), a in 0f64..100.0, b in 0f64..100.0) {
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            let (pl, ph) = (percentile(&v, lo).unwrap(), percentile(&v, hi).unwrap());
+            prop_assert!(pl <= ph);
+            let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!(min <= pl && ph <= max);
+        }
+
+        #[test]
+        fn flat_series_is_never_flagged(x in -1e3f64..1e3, n in 1usize..60, window in 1usize..10) {
+            let s = SlidingKSigma { window, k: 3.0, eps: 0.01 };
+            prop_assert!(s.flags(&vec![x; n], None).iter().all(|f| !f));
+        }
+
+        #[test]
+        fn flags_agree_with_deviations(v in proptest::collection::vec(-100f64..100.0, 1..60), window in 1usize..8) {
+            let s = SlidingKSigma { window, k: 2.0, eps: 0.01 };
+            let flags = s.flags(&v, None);
+            for (f, d) in flags.iter().zip(s.deviations(&v, None)) {
+                match d {
+                    None => prop_assert!(!f),
+                    // Away from the exact boundary the two forms agree.
+                    Some(d) if (d - 2.0).abs() > 1e-9 => prop_assert_eq!(*f, d >= 2.0),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
