@@ -1,1 +1,64 @@
-fn main() {}
+//! `telltale`: one binary that inspects sensor logs, judges detectors and
+//! (as the project grows) trains, serves and benchmarks them.
+//!
+//! Exit codes: 0 success, 1 unexpected failure, 2 bad arguments or
+//! configuration, 3 bad input data (unreadable or malformed files).
+
+mod cli;
+mod demo;
+mod inspect;
+mod judge;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code for bad arguments or configuration (clap uses it too).
+const EXIT_USAGE: u8 = 2;
+/// Exit code for bad input data.
+const EXIT_DATA: u8 = 3;
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TELLTALE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<telltale_core::Error>() {
+        Some(e) if e.is_data_error() => EXIT_DATA,
+        Some(_) => EXIT_USAGE,
+        None => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    tracing::debug!(?cli.command, "starting");
+    let result = match &cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Metrics(args) => judge::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}

@@ -230,6 +230,7 @@ impl Dataset {
                             path,
                             line: table.line(row),
                             column: column.name().to_owned(),
+                            hint: " (the missing-value policy is 'error'; choose 'drop' or 'ffill' to accept gaps)",
                         });
                     }
                     (MissingPolicy::Ffill, Some(src)) if fillable => filled.push((c, row, src)),
@@ -336,7 +337,7 @@ impl Dataset {
         labels: Option<Vec<u8>>,
     ) -> Result<Dataset> {
         let f = features.len();
-        if f == 0 || values.len() % f != 0 {
+        if f == 0 || !values.len().is_multiple_of(f) {
             return Err(Error::invalid(
                 "values",
                 format!("{} values do not fill rows of {f} features", values.len()),

@@ -14,7 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -76,11 +76,21 @@ pub enum Error {
         value: String,
     },
 
+    /// A label cell is not 0 or 1.
+    #[error("{path}, line {line}, column '{column}': '{value}' is not a label (expected 0 or 1)")]
+    NotLabel {
+        /// The file.
+        path: PathBuf,
+        /// Line of the row.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The offending value.
+        value: String,
+    },
+
     /// A cell is missing and the missing-value policy is `error`.
-    #[error(
-        "{path}, line {line}, column '{column}': missing value \
-         (the missing-value policy is 'error'; choose 'drop' or 'ffill' to accept gaps)"
-    )]
+    #[error("{path}, line {line}, column '{column}': missing value{hint}")]
     MissingValue {
         /// The file.
         path: PathBuf,
@@ -88,6 +98,8 @@ pub enum Error {
         line: u64,
         /// Column name.
         column: String,
+        /// How to accept gaps, where there is a way; starts with `" ("` or is empty.
+        hint: &'static str,
     },
 
     /// A column named by the user does not exist.
@@ -164,8 +176,8 @@ pub enum Error {
     #[error("{0}")]
     Undefined(String),
 
-    /// A fitted object could not be (de)serialised.
-    #[error("{path}: {source}")]
+    /// A JSON file could not be read or written.
+    #[error("{path}: not valid JSON")]
     Json {
         /// The file.
         path: PathBuf,

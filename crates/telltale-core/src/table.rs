@@ -268,6 +268,40 @@ impl Table {
             }
         }
     }
+
+    /// The values of numeric column `name`, none missing: a missing cell is
+    /// an error naming its line.
+    pub fn complete_numeric(&self, name: &str) -> Result<&[f64]> {
+        let values = self.numeric(name)?;
+        match values.iter().position(|v| v.is_nan()) {
+            Some(row) => Err(Error::MissingValue {
+                path: self.path.clone(),
+                line: self.lines[row],
+                column: name.to_owned(),
+                hint: "",
+            }),
+            None => Ok(values),
+        }
+    }
+
+    /// Column `name` as labels: every cell must be 0 or 1.
+    pub fn binary_labels(&self, name: &str) -> Result<Vec<u8>> {
+        let values = self.complete_numeric(name)?;
+        values
+            .iter()
+            .enumerate()
+            .map(|(row, &v)| match v {
+                0.0 => Ok(0),
+                1.0 => Ok(1),
+                _ => Err(Error::NotLabel {
+                    path: self.path.clone(),
+                    line: self.lines[row],
+                    column: name.to_owned(),
+                    value: v.to_string(),
+                }),
+            })
+            .collect()
+    }
 }
 
 /// Picks `,`, `;` or tab, whichever occurs most often outside quotes in the
@@ -350,6 +384,20 @@ mod tests {
         assert_eq!(err, "t.csv, line 3, column 'b': 'oops' is not a number");
         let err = t.numeric("c").unwrap_err().to_string();
         assert!(err.contains("no column named 'c' (columns: a, b)"), "{err}");
+    }
+
+    #[test]
+    fn complete_columns_and_labels() {
+        let t = read("y,s\n0,0.5\n1,\n2,0.1\n").unwrap();
+        let err = t.complete_numeric("s").unwrap_err().to_string();
+        assert_eq!(err, "t.csv, line 3, column 's': missing value");
+        let err = t.binary_labels("y").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.csv, line 4, column 'y': '2' is not a label (expected 0 or 1)"
+        );
+        let t = read("y\n0\n1.0\n").unwrap();
+        assert_eq!(t.binary_labels("y").unwrap(), vec![0, 1]);
     }
 
     #[test]

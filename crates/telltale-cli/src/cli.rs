@@ -1,0 +1,190 @@
+//! Command-line arguments: raw flags, validated into core types before any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use telltale_core::{
+    DataSpec, LabelSource, MissingPolicy, TimestampColumn, WindowLabel, WindowSpec,
+};
+
+/// Deep-learning anomaly detection for IoT sensor data.
+#[derive(Debug, Parser)]
+#[command(name = "telltale", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace), on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Describe a sensor log: rows, columns, sampling, labels, windows.
+    Inspect(InspectArgs),
+    /// Judge any detector's scores against labels (point-wise and event-level).
+    Metrics(MetricsArgs),
+    /// Run the main job on the bundled accelerometer data.
+    Demo(DemoArgs),
+}
+
+/// How to read a CSV sensor log into a dataset.
+#[derive(Debug, Args)]
+pub(crate) struct DataArgs {
+    /// Label rule over columns, e.g. "wconfid != 1" or "anomaly == 1".
+    #[arg(long, value_name = "RULE", conflicts_with = "label_windows")]
+    pub label: Option<String>,
+
+    /// JSON file of labelled time intervals (NAB's combined_windows.json).
+    #[arg(long, value_name = "FILE")]
+    pub label_windows: Option<PathBuf>,
+
+    /// Key of the series in --label-windows (default: the one matching the file name).
+    #[arg(long, value_name = "KEY", requires = "label_windows")]
+    pub label_key: Option<String>,
+
+    /// Feature columns, comma-separated (default: every numeric column not otherwise used).
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    pub features: Vec<String>,
+
+    /// Columns never used as features, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    pub exclude: Vec<String>,
+
+    /// Timestamp column, or "none" (default: a column named timestamp, datetime, time, ...).
+    #[arg(long, value_name = "COL")]
+    pub timestamp: Option<String>,
+
+    /// Columns whose change starts a new group; windows never cross one (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    pub group: Vec<String>,
+
+    /// Missing values: error, drop (the row) or ffill (the column's last value).
+    #[arg(long, default_value = "error", value_name = "POLICY")]
+    pub missing: MissingPolicy,
+
+    /// Field separator (default: detected from the header: ',', ';' or tab).
+    #[arg(long, value_name = "CHAR")]
+    pub separator: Option<char>,
+}
+
+impl DataArgs {
+    /// The dataset spec these flags describe.
+    pub(crate) fn spec(&self) -> DataSpec {
+        let label = match (&self.label, &self.label_windows) {
+            (Some(rule), _) => Some(LabelSource::Rule(rule.clone())),
+            (None, Some(path)) => Some(LabelSource::Intervals {
+                intervals: path.clone(),
+                key: self.label_key.clone(),
+            }),
+            (None, None) => None,
+        };
+        let timestamp = match self.timestamp.as_deref() {
+            None => TimestampColumn::Auto,
+            Some("none") => TimestampColumn::None,
+            Some(name) => TimestampColumn::Named(name.to_owned()),
+        };
+        DataSpec {
+            features: self.features.clone(),
+            exclude: self.exclude.clone(),
+            timestamp,
+            epoch_unit: Default::default(),
+            label,
+            groups: self.group.clone(),
+            missing: self.missing,
+            separator: self.separator,
+        }
+    }
+}
+
+/// Window flags.
+#[derive(Debug, Args)]
+pub(crate) struct WindowArgs {
+    /// Rows per window.
+    #[arg(long, value_name = "N", requires = "step")]
+    pub window: Option<usize>,
+
+    /// Rows between window starts.
+    #[arg(long, value_name = "M", requires = "window")]
+    pub step: Option<usize>,
+
+    /// Window label rule: majority (ties are normal), any or last.
+    #[arg(long, default_value = "majority", value_name = "RULE")]
+    pub window_label: WindowLabel,
+
+    /// Also take the window that ends on the last row (seed 000's loop does not).
+    #[arg(long)]
+    pub include_last: bool,
+}
+
+impl WindowArgs {
+    /// The window spec, when --window and --step are given.
+    pub(crate) fn spec(&self) -> Option<WindowSpec> {
+        Some(WindowSpec {
+            size: self.window?,
+            step: self.step?,
+            label: self.window_label,
+            include_last: self.include_last,
+        })
+    }
+}
+
+/// `telltale inspect`.
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale metrics`.
+#[derive(Debug, Args)]
+pub(crate) struct MetricsArgs {
+    /// CSV file with one row per scored item, in time order.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// Column of true labels (0 normal, 1 anomalous).
+    #[arg(long, value_name = "COL")]
+    pub label_col: String,
+
+    /// Column of scores (higher = more anomalous).
+    #[arg(long, value_name = "COL")]
+    pub score_col: String,
+
+    /// Scores >= this are anomalous.
+    #[arg(long, default_value_t = 0.5, value_name = "T")]
+    pub threshold: f64,
+
+    /// Field separator (default: detected).
+    #[arg(long, value_name = "CHAR")]
+    pub separator: Option<char>,
+
+    /// Skip event metrics (for rows that are not a time series, e.g. a random sample of windows).
+    #[arg(long)]
+    pub no_events: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Directory holding accelerometer.csv and examples/ (default: the bundled data/).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}

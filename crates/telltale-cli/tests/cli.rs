@@ -1,0 +1,441 @@
+//! The `telltale` binary end to end: the figures later issues rely on, the
+//! bad-input errors and the exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn telltale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(args)
+        .output()
+        .expect("telltale runs")
+}
+
+fn data(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name);
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("telltale-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, content).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs and expects failure with `code` and a message containing `needle`.
+fn fails(args: &[&str], code: i32, needle: &str) {
+    let o = telltale(args);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{args:?}: stderr {}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in {err:?}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+}
+
+#[test]
+fn inspect_accelerometer_seed_protocol() {
+    let o = telltale(&[
+        "inspect",
+        &data("accelerometer.csv"),
+        "--label",
+        "wconfid != 1",
+        "--window",
+        "60",
+        "--step",
+        "30",
+        "--json",
+    ]);
+    let j = json(&o);
+    assert_eq!(j["rows"], 153_000);
+    assert_eq!(j["windows"], 5_098);
+    assert_eq!(j["window_labels"]["0"], 1_700);
+    assert_eq!(j["window_labels"]["1"], 3_398);
+    assert!((j["label_rate"].as_f64().expect("rate") - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(j["columns"].as_array().expect("columns").len(), 5);
+    assert_eq!(j["columns"][2]["name"], "x");
+    assert_eq!(j["columns"][2]["type"], "numeric");
+    assert_eq!(j["columns"][2]["missing"], 0);
+
+    let human = stdout(&telltale(&[
+        "inspect",
+        &data("accelerometer.csv"),
+        "--label",
+        "wconfid != 1",
+        "--window",
+        "60",
+        "--step",
+        "30",
+    ]));
+    assert!(human.contains("153,000 rows"), "{human}");
+    assert!(
+        human.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"),
+        "{human}"
+    );
+}
+
+#[test]
+fn inspect_windows_within_groups() {
+    let o = telltale(&[
+        "inspect",
+        &data("accelerometer.csv"),
+        "--label",
+        "wconfid != 1",
+        "--group",
+        "wconfid,pctid",
+        "--window",
+        "60",
+        "--step",
+        "30",
+        "--include-last",
+        "--json",
+    ]);
+    let j = json(&o);
+    assert_eq!(j["segments"], 51);
+    // 99 windows in each block of 3,000 rows when the last one is included.
+    assert_eq!(j["windows"], 51 * 99);
+    assert_eq!(j["features"], serde_json::json!(["x", "y", "z"]));
+}
+
+#[test]
+fn inspect_timestamps_and_interval_labels() {
+    let s = Scratch::new("nab");
+    let csv = s.file(
+        "series.csv",
+        b"timestamp,value\n2014-07-01 00:00:00,1\n2014-07-01 00:30:00,2\n2014-07-01 01:00:00,3\n2014-07-01 01:00:00,4\n2014-07-01 02:00:00,5\n",
+    );
+    let windows = s.file(
+        "windows.json",
+        br#"{"real/series.csv": [["2014-07-01 00:30:00.000000", "2014-07-01 01:00:00.000000"]]}"#,
+    );
+    let j = json(&telltale(&[
+        "inspect",
+        &csv,
+        "--label-windows",
+        &windows,
+        "--json",
+    ]));
+    assert_eq!(j["labelled_anomalous_rows"], 3);
+    assert_eq!(j["sampling"]["interval_median_s"], 1800.0);
+    assert_eq!(j["sampling"]["duplicates"], 1);
+    assert_eq!(j["sampling"]["first"], "2014-07-01 00:00:00");
+    assert_eq!(j["columns"][0]["type"], "timestamp");
+}
+
+#[test]
+fn inspect_reports_cleaning() {
+    let s = Scratch::new("clean");
+    let csv = s.file("gaps.csv", b"a;b\n1;2\nNA;3\n4;\n5;6\n");
+    let j = json(&telltale(&[
+        "inspect",
+        &csv,
+        "--missing",
+        "ffill",
+        "--json",
+    ]));
+    assert_eq!(j["separator"], ";");
+    assert_eq!(j["cleaning"]["cells_filled"], 2);
+    assert_eq!(j["cleaning"]["rows_kept"], 4);
+    assert_eq!(j["columns"][0]["missing"], 1);
+    let j = json(&telltale(&["inspect", &csv, "--missing", "drop", "--json"]));
+    assert_eq!(j["cleaning"]["rows_dropped"], 2);
+}
+
+/// `telltale metrics` on the Keras reference scores gives scikit-learn's
+/// figures for the same scores (written by tools/reference/keras_scores.py).
+#[test]
+fn metrics_agree_with_sklearn_on_keras_scores() {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(data("examples/keras-cnn-lstm-test-scores.json"))
+            .expect("figures"),
+    )
+    .expect("json");
+    let j = json(&telltale(&[
+        "metrics",
+        "--input",
+        &data("examples/keras-cnn-lstm-test-scores.csv"),
+        "--label-col",
+        "label",
+        "--score-col",
+        "score",
+        "--json",
+    ]));
+    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
+        let (got, want) = (
+            j[key].as_f64().expect(key),
+            expected[key].as_f64().expect(key),
+        );
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{key}: {got} vs scikit-learn {want}"
+        );
+    }
+    let total: u64 = ["tp", "fp", "tn", "fn"]
+        .iter()
+        .map(|k| j[k].as_u64().expect(k))
+        .sum();
+    assert_eq!(total, 765);
+    assert_eq!(j["threshold"], 0.5);
+}
+
+#[test]
+fn metrics_threshold_events_and_one_class() {
+    let s = Scratch::new("metrics");
+    let csv = s.file(
+        "scores.csv",
+        b"label,score\n0,0.1\n1,0.9\n1,0.4\n0,0.2\n0,0.7\n1,0.8\n",
+    );
+    let j = json(&telltale(&[
+        "metrics",
+        "--input",
+        &csv,
+        "--label-col",
+        "label",
+        "--score-col",
+        "score",
+        "--threshold",
+        "0.4",
+        "--json",
+    ]));
+    assert_eq!(
+        (
+            j["tp"].as_u64(),
+            j["fp"].as_u64(),
+            j["tn"].as_u64(),
+            j["fn"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2), Some(0))
+    );
+    assert_eq!(j["events"]["events"], 2);
+    assert_eq!(j["events"]["detected"], 2);
+    assert_eq!(j["events"]["false_runs"], 0);
+    let one = s.file("one.csv", b"label,score\n1,0.3\n1,0.8\n");
+    let j = json(&telltale(&[
+        "metrics",
+        "--input",
+        &one,
+        "--label-col",
+        "label",
+        "--score-col",
+        "score",
+        "--json",
+    ]));
+    assert!(j["roc_auc"].is_null());
+    assert!(
+        j["notes"][0]
+            .as_str()
+            .expect("note")
+            .contains("only one class")
+    );
+    let j = json(&telltale(&[
+        "metrics",
+        "--input",
+        &csv,
+        "--label-col",
+        "label",
+        "--score-col",
+        "score",
+        "--no-events",
+        "--json",
+    ]));
+    assert!(j["events"].is_null());
+}
+
+#[test]
+fn bad_input_names_file_line_and_column() {
+    let s = Scratch::new("bad");
+    let nonnum = s.file("nonnum.csv", b"a,b\n1,2\n3,abc\n");
+    fails(
+        &["inspect", &nonnum, "--features", "a,b"],
+        3,
+        "nonnum.csv, line 3, column 'b': 'abc' is not a number",
+    );
+    fails(
+        &["inspect", &s.file("empty.csv", b"")],
+        3,
+        "empty.csv: the file is empty",
+    );
+    fails(
+        &["inspect", &s.file("ragged.csv", b"a,b\n1,2\n3\n")],
+        3,
+        "ragged.csv, line 3: 1 fields, but the header has 2",
+    );
+    let gap = s.file("gap.csv", b"a,b\n1,2\n,4\n");
+    fails(
+        &["inspect", &gap],
+        3,
+        "gap.csv, line 3, column 'a': missing value (the missing-value policy is 'error'",
+    );
+    fails(
+        &["inspect", &s.file("bytes.csv", b"a,b\n1,\xff\xfe\n")],
+        3,
+        "bytes.csv, line 2: malformed CSV",
+    );
+    fails(
+        &[
+            "inspect",
+            &s.file("ts.csv", b"timestamp,v\n2020-01-01 00:00:00,1\nsoon,2\n"),
+        ],
+        3,
+        "ts.csv, line 3, column 'timestamp': cannot read 'soon' as a timestamp",
+    );
+    fails(
+        &["inspect", &nonnum, "--features", "c"],
+        3,
+        "nonnum.csv: no column named 'c' (columns: a, b)",
+    );
+    fails(
+        &["inspect", &s.0.join("absent.csv").to_string_lossy()],
+        3,
+        "absent.csv: No such file or directory",
+    );
+    fails(
+        &["inspect", &s.file("headonly.csv", b"a,b\n")],
+        3,
+        "headonly.csv: no data rows",
+    );
+    let labels = s.file("labels.csv", b"label,score\n0,0.1\n2,0.5\n");
+    fails(
+        &[
+            "metrics",
+            "--input",
+            &labels,
+            "--label-col",
+            "label",
+            "--score-col",
+            "score",
+        ],
+        3,
+        "labels.csv, line 3, column 'label': '2' is not a label",
+    );
+    let scores = s.file("scores.csv", b"label,score\n0,0.1\n1,\n");
+    fails(
+        &[
+            "metrics",
+            "--input",
+            &scores,
+            "--label-col",
+            "label",
+            "--score-col",
+            "score",
+        ],
+        3,
+        "scores.csv, line 3, column 'score': missing value",
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let s = Scratch::new("args");
+    let csv = s.file("ok.csv", b"a,b\n1,2\n3,4\n");
+    fails(
+        &["inspect", &csv, "--label", "a =="],
+        2,
+        "label rule 'a ==': the rule ends too early (at character 5)",
+    );
+    fails(
+        &["inspect", &csv, "--window", "0", "--step", "1"],
+        2,
+        "invalid window size: must be at least 1",
+    );
+    fails(&["inspect", &csv, "--window", "3"], 2, "--step");
+    fails(
+        &["inspect", &csv, "--missing", "maybe"],
+        2,
+        "expected error, drop or ffill",
+    );
+    fails(&["frobnicate"], 2, "unrecognized subcommand");
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(["inspect", &data("accelerometer.csv"), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn verbose_logs_go_to_stderr() {
+    let o = telltale(&[
+        "-vv",
+        "inspect",
+        &data("examples/keras-cnn-lstm-test-scores.csv"),
+        "--json",
+    ]);
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+    serde_json::from_slice::<Value>(&o.stdout).expect("stdout stays pure JSON");
+}
+
+#[test]
+fn demo_runs_on_bundled_data() {
+    let o = telltale(&["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"),
+        "{out}"
+    );
+    assert!(out.contains("train 3,568  val  765  test  765"), "{out}");
+    let held = out
+        .lines()
+        .find(|l| l.contains("held out for test"))
+        .expect("held-out line");
+    assert!(held.ends_with("rows shared train/test: 0"), "{held}");
+    let random = out
+        .lines()
+        .find(|l| l.contains("seed 000"))
+        .expect("random line");
+    assert!(
+        !random.ends_with("rows shared train/test: 0"),
+        "the random split leaks: {random}"
+    );
+    assert!(out.contains("ROC-AUC 0.9943"), "{out}");
+}
