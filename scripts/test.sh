@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# telltale's whole test suite: the one command CI runs (.ci/run calls it).
+#
+#   scripts/test.sh
+#
+# Checks formatting, lints every target with warnings as errors, then builds
+# once and runs every test: unit, property, golden (scikit-learn values),
+# integration (the `telltale` binary end to end) and doc tests.
+# It installs what the tests need when it is missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- what the tests need --------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust from https://rustup.rs first" >&2
+    exit 1
+fi
+if command -v rustup >/dev/null 2>&1; then
+    for component in rustfmt clippy; do
+        rustup component list --installed 2>/dev/null | grep -q "^${component}" ||
+            rustup component add "${component}"
+    done
+fi
+
+# --- checks -----------------------------------------------------------------
+log "format"
+cargo fmt --all -- --check
+
+log "clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "tests"
+cargo test --workspace --locked --no-fail-fast
+
+log "all checks passed"
