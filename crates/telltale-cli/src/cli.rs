@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use telltale_core::{
-    DataSpec, LabelSource, MissingPolicy, TimestampColumn, WindowLabel, WindowSpec,
-};
+use telltale_core::{DataSpec, LabelSource, MissingPolicy, TimestampColumn, WindowLabel, WindowSpec};
 
 /// Deep-learning anomaly detection for IoT sensor data.
 #[derive(Debug, Parser)]
@@ -76,10 +74,7 @@ impl DataArgs {
     pub(crate) fn spec(&self) -> DataSpec {
         let label = match (&self.label, &self.label_windows) {
             (Some(rule), _) => Some(LabelSource::Rule(rule.clone())),
-            (None, Some(path)) => Some(LabelSource::Intervals {
-                intervals: path.clone(),
-                key: self.label_key.clone(),
-            }),
+            (None, Some(path)) => Some(LabelSource::Intervals { intervals: path.clone(), key: self.label_key.clone() }),
             (None, None) => None,
         };
         let timestamp = match self.timestamp.as_deref() {

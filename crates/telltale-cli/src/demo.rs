@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use telltale_core::split::leakage;
-use telltale_core::{
-    DataSpec, Dataset, GroupPick, LabelSource, Scaler, ScalerKind, SplitSpec, WindowSpec, Windows,
-};
+use telltale_core::{DataSpec, Dataset, GroupPick, LabelSource, Scaler, ScalerKind, SplitSpec, WindowSpec, Windows};
 
 use crate::cli::{DataArgs, DemoArgs, InspectArgs, MetricsArgs, WindowArgs};
 use crate::output::{emit, thousands};
@@ -27,22 +25,14 @@ fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = arg {
         return Ok(dir.to_owned());
     }
-    let candidates = [
-        PathBuf::from("data"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"),
-    ];
+    let candidates = [PathBuf::from("data"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data")];
     candidates
         .into_iter()
         .find(|d| d.join("accelerometer.csv").is_file())
         .context("cannot find the bundled data/accelerometer.csv; run from the repository root or pass --data-dir")
 }
 
-fn split_line(
-    name: &str,
-    windows: &Windows,
-    split: &telltale_core::Split,
-    n_rows: usize,
-) -> String {
+fn split_line(name: &str, windows: &Windows, split: &telltale_core::Split, n_rows: usize) -> String {
     let lk = leakage(windows, split, n_rows);
     format!(
         "  {name:<44} train {:>5}  val {:>4}  test {:>4}   rows shared train/test: {}\n",
@@ -72,12 +62,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             missing: Default::default(),
             separator: None,
         },
-        window: WindowArgs {
-            window: Some(60),
-            step: Some(30),
-            window_label: Default::default(),
-            include_last: false,
-        },
+        window: WindowArgs { window: Some(60), step: Some(30), window_label: Default::default(), include_last: false },
         json: false,
     })?;
     emit(&inspect::render(&report))?;
@@ -96,12 +81,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let spec = WindowSpec::new(60, 30);
     let windows = Windows::classify(&flat, &spec)?;
     let random = SplitSpec::seed000().split(&flat, &windows)?;
-    emit(&split_line(
-        "stratified 70/15/15, seed 42 (seed 000)",
-        &windows,
-        &random,
-        flat.n_rows(),
-    ))?;
+    emit(&split_line("stratified 70/15/15, seed 42 (seed 000)", &windows, &random, flat.n_rows()))?;
     let grouped = Dataset::load(
         &csv,
         &DataSpec {
@@ -127,22 +107,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         thousands(gwindows.len())
     ))?;
 
-    emit(
-        "\n== 3. Standard scaler fitted on the training rows of the held-out-speeds split only\n",
-    )?;
+    emit("\n== 3. Standard scaler fitted on the training rows of the held-out-speeds split only\n")?;
     let train_rows = gwindows.covered_rows(&held.train, grouped.n_rows());
-    let scaler = Scaler::fit(
-        ScalerKind::Standard,
-        grouped.values(),
-        grouped.n_features(),
-        &train_rows,
-    )?;
+    let scaler = Scaler::fit(ScalerKind::Standard, grouped.values(), grouped.n_features(), &train_rows)?;
     if let Scaler::Standard { mean, scale } = &scaler {
         for (i, f) in grouped.features().iter().enumerate() {
-            emit(&format!(
-                "  {f}: mean {:+.4} g, std {:.4} g\n",
-                mean[i], scale[i]
-            ))?;
+            emit(&format!("  {f}: mean {:+.4} g, std {:.4} g\n", mean[i], scale[i]))?;
         }
     }
 

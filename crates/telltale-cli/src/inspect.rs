@@ -4,12 +4,10 @@ use anyhow::Result;
 use serde::Serialize;
 use telltale_core::table::ColumnData;
 use telltale_core::timestamp::{self, format_millis};
-use telltale_core::{
-    CleaningReport, CsvOptions, DataSpec, Dataset, LabelSource, Table, TimestampColumn, Windows,
-};
+use telltale_core::{CleaningReport, CsvOptions, DataSpec, Dataset, LabelSource, Table, TimestampColumn, Windows};
 
 use crate::cli::InspectArgs;
-use crate::output::{emit, percent, print_json, thousands};
+use crate::output::{percent, report, thousands};
 
 /// One column's summary.
 #[derive(Debug, Serialize)]
@@ -131,12 +129,7 @@ fn sampling(column: String, ts: &[i64]) -> Sampling {
 /// Builds the report.
 pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
     let spec: DataSpec = args.data.spec();
-    let table = Table::read(
-        &args.file,
-        &CsvOptions {
-            separator: args.data.separator.map(|c| c as u8),
-        },
-    )?;
+    let table = Table::read(&args.file, &CsvOptions { separator: args.data.separator.map(|c| c as u8) })?;
     let data = Dataset::from_table(&table, &spec)?;
     let ts_name = match &spec.timestamp {
         TimestampColumn::Named(n) => Some(n.clone()),
@@ -151,16 +144,12 @@ pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
         Some(ws) => Some((ws, Windows::classify(&data, &ws)?)),
         None => None,
     };
-    let window_labels =
-        windows
-            .as_ref()
-            .and_then(|(_, w)| w.label_counts())
-            .map(|(normal, anomalous)| {
-                let mut m = serde_json::Map::new();
-                m.insert("0".into(), normal.into());
-                m.insert("1".into(), anomalous.into());
-                m
-            });
+    let window_labels = windows.as_ref().and_then(|(_, w)| w.label_counts()).map(|(normal, anomalous)| {
+        let mut m = serde_json::Map::new();
+        m.insert("0".into(), normal.into());
+        m.insert("1".into(), anomalous.into());
+        m
+    });
     let label = spec.label.as_ref().map(|l| match l {
         LabelSource::Rule(r) => r.clone(),
         LabelSource::Intervals { intervals, key } => match key {
@@ -177,9 +166,7 @@ pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
         rows: table.n_rows(),
         columns: summarise(&table, ts_name.as_deref()),
         features: data.features().to_vec(),
-        sampling: ts_name
-            .zip(data.timestamps())
-            .map(|(n, ts)| sampling(n, ts)),
+        sampling: ts_name.zip(data.timestamps()).map(|(n, ts)| sampling(n, ts)),
         label,
         label_rate: data.label_rate(),
         labelled_anomalous_rows: data.labels().map(|l| l.iter().filter(|&&x| x != 0).count()),
@@ -195,11 +182,7 @@ pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
 
 /// Runs the command.
 pub(crate) fn run(args: &InspectArgs) -> Result<()> {
-    let report = inspect(args)?;
-    if args.json {
-        return print_json(&report);
-    }
-    emit(&render(&report))
+    report(args.json, &inspect(args)?, render)
 }
 
 fn num(v: Option<f64>) -> String {
@@ -213,17 +196,8 @@ pub(crate) fn render(r: &Inspection) -> String {
         out.push_str(&s);
         out.push('\n');
     };
-    line(format!(
-        "{}: {} rows, {} columns (separator '{}')",
-        r.file,
-        thousands(r.rows),
-        r.columns.len(),
-        r.separator
-    ));
-    line(format!(
-        "  {:<24} {:<10} {:>8} {:>12} {:>12} {:>12}",
-        "column", "type", "missing", "min", "max", "mean"
-    ));
+    line(format!("{}: {} rows, {} columns (separator '{}')", r.file, thousands(r.rows), r.columns.len(), r.separator));
+    line(format!("  {:<24} {:<10} {:>8} {:>12} {:>12} {:>12}", "column", "type", "missing", "min", "max", "mean"));
     for c in &r.columns {
         line(format!(
             "  {:<24} {:<10} {:>8} {:>12} {:>12} {:>12}",
@@ -238,10 +212,7 @@ pub(crate) fn render(r: &Inspection) -> String {
     line(format!("features: {}", r.features.join(", ")));
     match &r.sampling {
         Some(s) => {
-            line(format!(
-                "time: {} .. {} (column '{}')",
-                s.first, s.last, s.column
-            ));
+            line(format!("time: {} .. {} (column '{}')", s.first, s.last, s.column));
             line(format!(
                 "  sampling interval: median {} s, min {} s, max {} s; {} duplicate and {} out-of-order timestamps",
                 num(s.interval_median_s),
@@ -263,8 +234,7 @@ pub(crate) fn render(r: &Inspection) -> String {
             thousands(c.cells_filled)
         ));
     }
-    if let (Some(label), Some(rate), Some(n)) = (&r.label, r.label_rate, r.labelled_anomalous_rows)
-    {
+    if let (Some(label), Some(rate), Some(n)) = (&r.label, r.label_rate, r.labelled_anomalous_rows) {
         line(format!(
             "label: {label}: {} of {} rows anomalous ({})",
             thousands(n),
@@ -273,11 +243,7 @@ pub(crate) fn render(r: &Inspection) -> String {
         ));
     }
     if !r.groups.is_empty() {
-        line(format!(
-            "groups: {} -> {} contiguous segments",
-            r.groups.join(", "),
-            thousands(r.segments)
-        ));
+        line(format!("groups: {} -> {} contiguous segments", r.groups.join(", "), thousands(r.segments)));
     }
     if let (Some(n), Some(size), Some(step)) = (r.windows, r.window_size, r.window_step) {
         let mut s = format!("windows: {} (size {size}, step {step}", thousands(n));
@@ -287,11 +253,7 @@ pub(crate) fn render(r: &Inspection) -> String {
         s.push(')');
         if let Some(m) = &r.window_labels {
             let get = |k: &str| m.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
-            s.push_str(&format!(
-                ": {} normal, {} anomalous",
-                thousands(get("0")),
-                thousands(get("1"))
-            ));
+            s.push_str(&format!(": {} normal, {} anomalous", thousands(get("0")), thousands(get("1"))));
         }
         line(s);
     }

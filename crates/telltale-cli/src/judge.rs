@@ -2,13 +2,11 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use telltale_core::metrics::{
-    ClassificationReport, Confusion, EventMetrics, average_precision, roc_auc,
-};
+use telltale_core::metrics::{ClassificationReport, Confusion, EventMetrics, average_precision, roc_auc};
 use telltale_core::{CsvOptions, Table};
 
 use crate::cli::MetricsArgs;
-use crate::output::{emit, print_json, thousands};
+use crate::output::{report, thousands};
 
 /// Every figure, and the protocol that produced it; also the JSON output.
 #[derive(Debug, Serialize)]
@@ -38,12 +36,7 @@ pub(crate) struct Judgement {
 
 /// Computes the figures.
 pub(crate) fn judge(args: &MetricsArgs) -> Result<Judgement> {
-    let table = Table::read(
-        &args.input,
-        &CsvOptions {
-            separator: args.separator.map(|c| c as u8),
-        },
-    )?;
+    let table = Table::read(&args.input, &CsvOptions { separator: args.separator.map(|c| c as u8) })?;
     let labels = table.binary_labels(&args.label_col)?;
     let scores = table.complete_numeric(&args.score_col)?;
     if labels.is_empty() {
@@ -68,11 +61,7 @@ pub(crate) fn judge(args: &MetricsArgs) -> Result<Judgement> {
             args.input.display(),
             args.score_col,
             args.threshold,
-            if args.no_events {
-                ""
-            } else {
-                "; events are runs of consecutive anomalous rows"
-            }
+            if args.no_events { "" } else { "; events are runs of consecutive anomalous rows" }
         ),
         input: args.input.display().to_string(),
         rows: labels.len(),
@@ -91,22 +80,14 @@ pub(crate) fn judge(args: &MetricsArgs) -> Result<Judgement> {
         roc_auc: roc,
         pr_auc: ap,
         report: ClassificationReport::new(&c),
-        events: if args.no_events {
-            None
-        } else {
-            Some(EventMetrics::new(&labels, &flags)?)
-        },
+        events: if args.no_events { None } else { Some(EventMetrics::new(&labels, &flags)?) },
         notes,
     })
 }
 
 /// Runs the command.
 pub(crate) fn run(args: &MetricsArgs) -> Result<()> {
-    let j = judge(args)?;
-    if args.json {
-        return print_json(&j);
-    }
-    emit(&render(&j))
+    report(args.json, &judge(args)?, render)
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -130,21 +111,11 @@ pub(crate) fn render(j: &Judgement) -> String {
         "  accuracy {:.4}   precision {:.4}   recall (TPR) {:.4}   F1 {:.4}   FPR {:.4}\n",
         j.accuracy, j.precision, j.recall, j.f1, j.fpr
     );
-    s += &format!(
-        "  ROC-AUC {}   PR-AUC (average precision) {}\n",
-        opt(j.roc_auc),
-        opt(j.pr_auc)
-    );
-    s += &format!(
-        "  {:<14} {:>9} {:>9} {:>9} {:>9}\n",
-        "", "precision", "recall", "f1", "support"
-    );
-    for (name, m) in [
-        ("normal", r.normal),
-        ("anomalous", r.anomalous),
-        ("macro avg", r.macro_avg),
-        ("weighted avg", r.weighted_avg),
-    ] {
+    s += &format!("  ROC-AUC {}   PR-AUC (average precision) {}\n", opt(j.roc_auc), opt(j.pr_auc));
+    s += &format!("  {:<14} {:>9} {:>9} {:>9} {:>9}\n", "", "precision", "recall", "f1", "support");
+    for (name, m) in
+        [("normal", r.normal), ("anomalous", r.anomalous), ("macro avg", r.macro_avg), ("weighted avg", r.weighted_avg)]
+    {
         s += &format!(
             "  {:<14} {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
             name,
@@ -159,10 +130,7 @@ pub(crate) fn render(j: &Judgement) -> String {
             "  events: {} labelled, {} detected, {} flagged runs ({} false)   event P {:.4}  R {:.4}  F1 {:.4}\n",
             e.events, e.detected, e.flagged_runs, e.false_runs, e.precision, e.recall, e.f1
         );
-        s += &format!(
-            "  SKAB alarm rates (point-wise): FAR {:.2}%   MAR {:.2}%\n",
-            e.far, e.mar
-        );
+        s += &format!("  SKAB alarm rates (point-wise): FAR {:.2}%   MAR {:.2}%\n", e.far, e.mar);
     }
     for n in &j.notes {
         s += &format!("  note: {n}\n");

@@ -38,6 +38,11 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<()> {
     emit(&(serde_json::to_string_pretty(value)? + "\n"))
 }
 
+/// Prints a command's result: JSON with `--json`, else `render`'s text.
+pub(crate) fn report<T: Serialize>(json: bool, value: &T, render: impl Fn(&T) -> String) -> Result<()> {
+    if json { print_json(value) } else { emit(&render(value)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

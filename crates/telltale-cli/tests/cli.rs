@@ -7,16 +7,11 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn telltale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_telltale"))
-        .args(args)
-        .output()
-        .expect("telltale runs")
+    Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
 }
 
 fn data(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name);
     path.to_str().expect("utf-8 path").to_owned()
 }
 
@@ -56,20 +51,19 @@ impl Drop for Scratch {
     }
 }
 
+/// `telltale metrics --json` on `csv` with columns `label` and `score`, plus `extra` flags.
+fn metrics_json(csv: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["metrics", "--input", csv, "--label-col", "label", "--score-col", "score", "--json"];
+    args.extend_from_slice(extra);
+    json(&telltale(&args))
+}
+
 /// Runs and expects failure with `code` and a message containing `needle`.
 fn fails(args: &[&str], code: i32, needle: &str) {
     let o = telltale(args);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "{args:?}: stderr {}",
-        stderr(&o)
-    );
+    assert_eq!(o.status.code(), Some(code), "{args:?}: stderr {}", stderr(&o));
     let err = stderr(&o);
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected {needle:?} in {err:?}"
-    );
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
 }
 
@@ -108,10 +102,7 @@ fn inspect_accelerometer_seed_protocol() {
         "30",
     ]));
     assert!(human.contains("153,000 rows"), "{human}");
-    assert!(
-        human.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"),
-        "{human}"
-    );
+    assert!(human.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"), "{human}");
 }
 
 #[test]
@@ -148,13 +139,7 @@ fn inspect_timestamps_and_interval_labels() {
         "windows.json",
         br#"{"real/series.csv": [["2014-07-01 00:30:00.000000", "2014-07-01 01:00:00.000000"]]}"#,
     );
-    let j = json(&telltale(&[
-        "inspect",
-        &csv,
-        "--label-windows",
-        &windows,
-        "--json",
-    ]));
+    let j = json(&telltale(&["inspect", &csv, "--label-windows", &windows, "--json"]));
     assert_eq!(j["labelled_anomalous_rows"], 3);
     assert_eq!(j["sampling"]["interval_median_s"], 1800.0);
     assert_eq!(j["sampling"]["duplicates"], 1);
@@ -166,13 +151,7 @@ fn inspect_timestamps_and_interval_labels() {
 fn inspect_reports_cleaning() {
     let s = Scratch::new("clean");
     let csv = s.file("gaps.csv", b"a;b\n1;2\nNA;3\n4;\n5;6\n");
-    let j = json(&telltale(&[
-        "inspect",
-        &csv,
-        "--missing",
-        "ffill",
-        "--json",
-    ]));
+    let j = json(&telltale(&["inspect", &csv, "--missing", "ffill", "--json"]));
     assert_eq!(j["separator"], ";");
     assert_eq!(j["cleaning"]["cells_filled"], 2);
     assert_eq!(j["cleaning"]["rows_kept"], 4);
@@ -186,34 +165,15 @@ fn inspect_reports_cleaning() {
 #[test]
 fn metrics_agree_with_sklearn_on_keras_scores() {
     let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(data("examples/keras-cnn-lstm-test-scores.json"))
-            .expect("figures"),
+        &std::fs::read_to_string(data("examples/keras-cnn-lstm-test-scores.json")).expect("figures"),
     )
     .expect("json");
-    let j = json(&telltale(&[
-        "metrics",
-        "--input",
-        &data("examples/keras-cnn-lstm-test-scores.csv"),
-        "--label-col",
-        "label",
-        "--score-col",
-        "score",
-        "--json",
-    ]));
+    let j = metrics_json(&data("examples/keras-cnn-lstm-test-scores.csv"), &[]);
     for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
-        let (got, want) = (
-            j[key].as_f64().expect(key),
-            expected[key].as_f64().expect(key),
-        );
-        assert!(
-            (got - want).abs() < 1e-12,
-            "{key}: {got} vs scikit-learn {want}"
-        );
+        let (got, want) = (j[key].as_f64().expect(key), expected[key].as_f64().expect(key));
+        assert!((got - want).abs() < 1e-12, "{key}: {got} vs scikit-learn {want}");
     }
-    let total: u64 = ["tp", "fp", "tn", "fn"]
-        .iter()
-        .map(|k| j[k].as_u64().expect(k))
-        .sum();
+    let total: u64 = ["tp", "fp", "tn", "fn"].iter().map(|k| j[k].as_u64().expect(k)).sum();
     assert_eq!(total, 765);
     assert_eq!(j["threshold"], 0.5);
 }
@@ -221,63 +181,20 @@ fn metrics_agree_with_sklearn_on_keras_scores() {
 #[test]
 fn metrics_threshold_events_and_one_class() {
     let s = Scratch::new("metrics");
-    let csv = s.file(
-        "scores.csv",
-        b"label,score\n0,0.1\n1,0.9\n1,0.4\n0,0.2\n0,0.7\n1,0.8\n",
-    );
-    let j = json(&telltale(&[
-        "metrics",
-        "--input",
-        &csv,
-        "--label-col",
-        "label",
-        "--score-col",
-        "score",
-        "--threshold",
-        "0.4",
-        "--json",
-    ]));
+    let csv = s.file("scores.csv", b"label,score\n0,0.1\n1,0.9\n1,0.4\n0,0.2\n0,0.7\n1,0.8\n");
+    let j = metrics_json(&csv, &["--threshold", "0.4"]);
     assert_eq!(
-        (
-            j["tp"].as_u64(),
-            j["fp"].as_u64(),
-            j["tn"].as_u64(),
-            j["fn"].as_u64()
-        ),
+        (j["tp"].as_u64(), j["fp"].as_u64(), j["tn"].as_u64(), j["fn"].as_u64()),
         (Some(3), Some(1), Some(2), Some(0))
     );
     assert_eq!(j["events"]["events"], 2);
     assert_eq!(j["events"]["detected"], 2);
     assert_eq!(j["events"]["false_runs"], 0);
     let one = s.file("one.csv", b"label,score\n1,0.3\n1,0.8\n");
-    let j = json(&telltale(&[
-        "metrics",
-        "--input",
-        &one,
-        "--label-col",
-        "label",
-        "--score-col",
-        "score",
-        "--json",
-    ]));
+    let j = metrics_json(&one, &[]);
     assert!(j["roc_auc"].is_null());
-    assert!(
-        j["notes"][0]
-            .as_str()
-            .expect("note")
-            .contains("only one class")
-    );
-    let j = json(&telltale(&[
-        "metrics",
-        "--input",
-        &csv,
-        "--label-col",
-        "label",
-        "--score-col",
-        "score",
-        "--no-events",
-        "--json",
-    ]));
+    assert!(j["notes"][0].as_str().expect("note").contains("only one class"));
+    let j = metrics_json(&csv, &["--no-events"]);
     assert!(j["events"].is_null());
 }
 
@@ -285,80 +202,33 @@ fn metrics_threshold_events_and_one_class() {
 fn bad_input_names_file_line_and_column() {
     let s = Scratch::new("bad");
     let nonnum = s.file("nonnum.csv", b"a,b\n1,2\n3,abc\n");
-    fails(
-        &["inspect", &nonnum, "--features", "a,b"],
-        3,
-        "nonnum.csv, line 3, column 'b': 'abc' is not a number",
-    );
-    fails(
-        &["inspect", &s.file("empty.csv", b"")],
-        3,
-        "empty.csv: the file is empty",
-    );
+    fails(&["inspect", &nonnum, "--features", "a,b"], 3, "nonnum.csv, line 3, column 'b': 'abc' is not a number");
+    fails(&["inspect", &s.file("empty.csv", b"")], 3, "empty.csv: the file is empty");
     fails(
         &["inspect", &s.file("ragged.csv", b"a,b\n1,2\n3\n")],
         3,
         "ragged.csv, line 3: 1 fields, but the header has 2",
     );
     let gap = s.file("gap.csv", b"a,b\n1,2\n,4\n");
+    fails(&["inspect", &gap], 3, "gap.csv, line 3, column 'a': missing value (the missing-value policy is 'error'");
+    fails(&["inspect", &s.file("bytes.csv", b"a,b\n1,\xff\xfe\n")], 3, "bytes.csv, line 2: malformed CSV");
     fails(
-        &["inspect", &gap],
-        3,
-        "gap.csv, line 3, column 'a': missing value (the missing-value policy is 'error'",
-    );
-    fails(
-        &["inspect", &s.file("bytes.csv", b"a,b\n1,\xff\xfe\n")],
-        3,
-        "bytes.csv, line 2: malformed CSV",
-    );
-    fails(
-        &[
-            "inspect",
-            &s.file("ts.csv", b"timestamp,v\n2020-01-01 00:00:00,1\nsoon,2\n"),
-        ],
+        &["inspect", &s.file("ts.csv", b"timestamp,v\n2020-01-01 00:00:00,1\nsoon,2\n")],
         3,
         "ts.csv, line 3, column 'timestamp': cannot read 'soon' as a timestamp",
     );
-    fails(
-        &["inspect", &nonnum, "--features", "c"],
-        3,
-        "nonnum.csv: no column named 'c' (columns: a, b)",
-    );
-    fails(
-        &["inspect", &s.0.join("absent.csv").to_string_lossy()],
-        3,
-        "absent.csv: No such file or directory",
-    );
-    fails(
-        &["inspect", &s.file("headonly.csv", b"a,b\n")],
-        3,
-        "headonly.csv: no data rows",
-    );
+    fails(&["inspect", &nonnum, "--features", "c"], 3, "nonnum.csv: no column named 'c' (columns: a, b)");
+    fails(&["inspect", &s.0.join("absent.csv").to_string_lossy()], 3, "absent.csv: No such file or directory");
+    fails(&["inspect", &s.file("headonly.csv", b"a,b\n")], 3, "headonly.csv: no data rows");
     let labels = s.file("labels.csv", b"label,score\n0,0.1\n2,0.5\n");
     fails(
-        &[
-            "metrics",
-            "--input",
-            &labels,
-            "--label-col",
-            "label",
-            "--score-col",
-            "score",
-        ],
+        &["metrics", "--input", &labels, "--label-col", "label", "--score-col", "score"],
         3,
         "labels.csv, line 3, column 'label': '2' is not a label",
     );
     let scores = s.file("scores.csv", b"label,score\n0,0.1\n1,\n");
     fails(
-        &[
-            "metrics",
-            "--input",
-            &scores,
-            "--label-col",
-            "label",
-            "--score-col",
-            "score",
-        ],
+        &["metrics", "--input", &scores, "--label-col", "label", "--score-col", "score"],
         3,
         "scores.csv, line 3, column 'score': missing value",
     );
@@ -368,22 +238,10 @@ fn bad_input_names_file_line_and_column() {
 fn bad_arguments_exit_2() {
     let s = Scratch::new("args");
     let csv = s.file("ok.csv", b"a,b\n1,2\n3,4\n");
-    fails(
-        &["inspect", &csv, "--label", "a =="],
-        2,
-        "label rule 'a ==': the rule ends too early (at character 5)",
-    );
-    fails(
-        &["inspect", &csv, "--window", "0", "--step", "1"],
-        2,
-        "invalid window size: must be at least 1",
-    );
+    fails(&["inspect", &csv, "--label", "a =="], 2, "label rule 'a ==': the rule ends too early (at character 5)");
+    fails(&["inspect", &csv, "--window", "0", "--step", "1"], 2, "invalid window size: must be at least 1");
     fails(&["inspect", &csv, "--window", "3"], 2, "--step");
-    fails(
-        &["inspect", &csv, "--missing", "maybe"],
-        2,
-        "expected error, drop or ffill",
-    );
+    fails(&["inspect", &csv, "--missing", "maybe"], 2, "expected error, drop or ffill");
     fails(&["frobnicate"], 2, "unrecognized subcommand");
 }
 
@@ -403,12 +261,7 @@ fn closed_stdout_is_not_an_error() {
 
 #[test]
 fn verbose_logs_go_to_stderr() {
-    let o = telltale(&[
-        "-vv",
-        "inspect",
-        &data("examples/keras-cnn-lstm-test-scores.csv"),
-        "--json",
-    ]);
+    let o = telltale(&["-vv", "inspect", &data("examples/keras-cnn-lstm-test-scores.csv"), "--json"]);
     assert!(o.status.success());
     assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
     serde_json::from_slice::<Value>(&o.stdout).expect("stdout stays pure JSON");
@@ -419,23 +272,11 @@ fn demo_runs_on_bundled_data() {
     let o = telltale(&["demo"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(
-        out.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"),
-        "{out}"
-    );
+    assert!(out.contains("windows: 5,098 (size 60, step 30): 1,700 normal, 3,398 anomalous"), "{out}");
     assert!(out.contains("train 3,568  val  765  test  765"), "{out}");
-    let held = out
-        .lines()
-        .find(|l| l.contains("held out for test"))
-        .expect("held-out line");
+    let held = out.lines().find(|l| l.contains("held out for test")).expect("held-out line");
     assert!(held.ends_with("rows shared train/test: 0"), "{held}");
-    let random = out
-        .lines()
-        .find(|l| l.contains("seed 000"))
-        .expect("random line");
-    assert!(
-        !random.ends_with("rows shared train/test: 0"),
-        "the random split leaks: {random}"
-    );
+    let random = out.lines().find(|l| l.contains("seed 000")).expect("random line");
+    assert!(!random.ends_with("rows shared train/test: 0"), "the random split leaks: {random}");
     assert!(out.contains("ROC-AUC 0.9943"), "{out}");
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::label::{Cell, Intervals, LabelRule};
+use crate::intervals::Intervals;
+use crate::label::{Cell, LabelRule};
 use crate::table::{ColumnData, CsvOptions, Table};
 use crate::timestamp::{self, EpochUnit};
 
@@ -34,10 +35,7 @@ impl std::str::FromStr for MissingPolicy {
             "error" => Ok(MissingPolicy::Error),
             "drop" => Ok(MissingPolicy::Drop),
             "ffill" | "forward-fill" => Ok(MissingPolicy::Ffill),
-            _ => Err(Error::invalid(
-                "missing",
-                format!("'{s}' (expected error, drop or ffill)"),
-            )),
+            _ => Err(Error::invalid("missing", format!("'{s}' (expected error, drop or ffill)"))),
         }
     }
 }
@@ -138,9 +136,7 @@ pub struct Dataset {
 impl Dataset {
     /// Reads and cleans `path` according to `spec`.
     pub fn load(path: impl AsRef<Path>, spec: &DataSpec) -> Result<Dataset> {
-        let options = CsvOptions {
-            separator: spec.separator.map(|c| c as u8),
-        };
+        let options = CsvOptions { separator: spec.separator.map(|c| c as u8) };
         let table = Table::read(path, &options)?;
         Dataset::from_table(&table, spec)
     }
@@ -154,18 +150,10 @@ impl Dataset {
             _ => None,
         };
         let rule_cols: Vec<usize> = match &rule {
-            Some(r) => r
-                .columns()
-                .iter()
-                .map(|c| table.index_of(c))
-                .collect::<Result<_>>()?,
+            Some(r) => r.columns().iter().map(|c| table.index_of(c)).collect::<Result<_>>()?,
             None => Vec::new(),
         };
-        let group_cols: Vec<usize> = spec
-            .groups
-            .iter()
-            .map(|c| table.index_of(c))
-            .collect::<Result<_>>()?;
+        let group_cols: Vec<usize> = spec.groups.iter().map(|c| table.index_of(c)).collect::<Result<_>>()?;
         for name in &spec.exclude {
             table.index_of(name)?;
         }
@@ -184,16 +172,10 @@ impl Dataset {
                 .map(|(i, _)| i)
                 .collect()
         } else {
-            spec.features
-                .iter()
-                .map(|c| table.index_of(c))
-                .collect::<Result<_>>()?
+            spec.features.iter().map(|c| table.index_of(c)).collect::<Result<_>>()?
         };
         if feature_cols.is_empty() {
-            return Err(Error::invalid(
-                "features",
-                format!("{}: no numeric feature columns", path.display()),
-            ));
+            return Err(Error::invalid("features", format!("{}: no numeric feature columns", path.display())));
         }
         for &c in &feature_cols {
             table.numeric(table.columns()[c].name())?;
@@ -240,20 +222,14 @@ impl Dataset {
         }
         let rows: Vec<usize> = (0..n).filter(|&r| keep[r]).collect();
         if rows.is_empty() {
-            let detail = if n == 0 {
-                String::new()
-            } else {
-                format!(" (all {n} rows dropped for missing values)")
-            };
+            let detail = if n == 0 { String::new() } else { format!(" (all {n} rows dropped for missing values)") };
             return Err(Error::NoRows { path, detail });
         }
         let cells_filled = filled.iter().filter(|(_, row, _)| keep[*row]).count();
         // `filled` is in (row, column-visit) order; sort by (row, column) for lookups.
         filled.sort_by_key(|&(c, r, _)| (r, c));
         let source_row = |c: usize, row: usize| -> usize {
-            filled
-                .binary_search_by(|&(fc, fr, _)| (fr, fc).cmp(&(row, c)))
-                .map_or(row, |i| filled[i].2)
+            filled.binary_search_by(|&(fc, fr, _)| (fr, fc).cmp(&(row, c))).map_or(row, |i| filled[i].2)
         };
 
         let mut values = Vec::with_capacity(rows.len() * feature_cols.len());
@@ -278,9 +254,7 @@ impl Dataset {
                     let src = source_row(col, row);
                     match table.columns()[col].data() {
                         ColumnData::Numeric(v) => (!v[src].is_nan()).then(|| Cell::Number(v[src])),
-                        ColumnData::Text(t) => {
-                            (!t[src].is_empty()).then(|| Cell::Text(t[src].clone()))
-                        }
+                        ColumnData::Text(t) => (!t[src].is_empty()).then(|| Cell::Text(t[src].clone())),
                     }
                 };
                 Some(rule.evaluate(table, &rows, &cell)?)
@@ -288,20 +262,14 @@ impl Dataset {
             (Some(LabelSource::Intervals { intervals, key }), None) => {
                 let ts = timestamps.as_ref().ok_or_else(|| Error::Intervals {
                     path: intervals.clone(),
-                    message: format!(
-                        "labelling by intervals needs a timestamp column in {}",
-                        path.display()
-                    ),
+                    message: format!("labelling by intervals needs a timestamp column in {}", path.display()),
                 })?;
                 Some(Intervals::read(intervals, key.as_deref(), &path)?.label(ts))
             }
             _ => None,
         };
 
-        let groups = group_cols
-            .iter()
-            .map(|&c| factor(table, c, &rows, &source_row))
-            .collect();
+        let groups = group_cols.iter().map(|&c| factor(table, c, &rows, &source_row)).collect();
 
         let report = CleaningReport {
             rows_read: n,
@@ -316,10 +284,7 @@ impl Dataset {
         };
         Ok(Dataset {
             path,
-            features: feature_cols
-                .iter()
-                .map(|&c| table.columns()[c].name().to_owned())
-                .collect(),
+            features: feature_cols.iter().map(|&c| table.columns()[c].name().to_owned()).collect(),
             values,
             timestamps,
             labels,
@@ -338,19 +303,11 @@ impl Dataset {
     ) -> Result<Dataset> {
         let f = features.len();
         if f == 0 || !values.len().is_multiple_of(f) {
-            return Err(Error::invalid(
-                "values",
-                format!("{} values do not fill rows of {f} features", values.len()),
-            ));
+            return Err(Error::invalid("values", format!("{} values do not fill rows of {f} features", values.len())));
         }
         let n = values.len() / f;
-        if timestamps.as_ref().is_some_and(|t| t.len() != n)
-            || labels.as_ref().is_some_and(|l| l.len() != n)
-        {
-            return Err(Error::invalid(
-                "values",
-                "timestamps or labels do not match the row count",
-            ));
+        if timestamps.as_ref().is_some_and(|t| t.len() != n) || labels.as_ref().is_some_and(|l| l.len() != n) {
+            return Err(Error::invalid("values", "timestamps or labels do not match the row count"));
         }
         Ok(Dataset {
             path: PathBuf::from("<memory>"),
@@ -360,11 +317,7 @@ impl Dataset {
             labels,
             groups: Vec::new(),
             lines: (2..n as u64 + 2).collect(),
-            report: CleaningReport {
-                rows_read: n,
-                rows_kept: n,
-                ..Default::default()
-            },
+            report: CleaningReport { rows_read: n, rows_kept: n, ..Default::default() },
         })
     }
 
@@ -455,8 +408,7 @@ impl Dataset {
     /// Fraction of rows labelled anomalous.
     pub fn label_rate(&self) -> Option<f64> {
         let labels = self.labels.as_ref()?;
-        (!labels.is_empty())
-            .then(|| labels.iter().map(|&l| f64::from(l)).sum::<f64>() / labels.len() as f64)
+        (!labels.is_empty()).then(|| labels.iter().map(|&l| f64::from(l)).sum::<f64>() / labels.len() as f64)
     }
 }
 
@@ -464,9 +416,10 @@ fn resolve_timestamp(table: &Table, spec: &TimestampColumn) -> Result<Option<usi
     match spec {
         TimestampColumn::None => Ok(None),
         TimestampColumn::Named(name) => table.index_of(name).map(Some),
-        TimestampColumn::Auto => Ok(table.columns().iter().position(|c| {
-            timestamp::TIMESTAMP_NAMES.contains(&c.name().to_ascii_lowercase().as_str())
-        })),
+        TimestampColumn::Auto => Ok(table
+            .columns()
+            .iter()
+            .position(|c| timestamp::TIMESTAMP_NAMES.contains(&c.name().to_ascii_lowercase().as_str()))),
     }
 }
 
@@ -489,12 +442,7 @@ fn read_timestamps(table: &Table, col: usize, rows: &[usize], unit: EpochUnit) -
         .collect()
 }
 
-fn factor(
-    table: &Table,
-    col: usize,
-    rows: &[usize],
-    source_row: &dyn Fn(usize, usize) -> usize,
-) -> Factor {
+fn factor(table: &Table, col: usize, rows: &[usize], source_row: &dyn Fn(usize, usize) -> usize) -> Factor {
     let column = &table.columns()[col];
     let keys: Vec<String> = rows
         .iter()
@@ -512,15 +460,8 @@ fn factor(
         _ => a.cmp(b),
     });
     levels.dedup();
-    let codes = keys
-        .iter()
-        .map(|k| levels.iter().position(|l| l == k).unwrap_or(0) as u32)
-        .collect();
-    Factor {
-        name: column.name().to_owned(),
-        levels,
-        codes,
-    }
+    let codes = keys.iter().map(|k| levels.iter().position(|l| l == k).unwrap_or(0) as u32).collect();
+    Factor { name: column.name().to_owned(), levels, codes }
 }
 
 #[cfg(test)]
@@ -529,11 +470,7 @@ mod tests {
     use crate::table::detect_separator;
 
     fn load(text: &str, spec: &DataSpec) -> Result<Dataset> {
-        let t = Table::from_reader(
-            Path::new("log.csv"),
-            detect_separator(text),
-            text.as_bytes(),
-        )?;
+        let t = Table::from_reader(Path::new("log.csv"), detect_separator(text), text.as_bytes())?;
         Dataset::from_table(&t, spec)
     }
 
@@ -543,16 +480,8 @@ mod tests {
 
     #[test]
     fn default_features_skip_label_group_and_timestamp_columns() {
-        let spec = DataSpec {
-            label: rule("wconfid != 1"),
-            groups: vec!["pctid".into()],
-            ..Default::default()
-        };
-        let d = load(
-            "wconfid,pctid,x,y\n1,20,0.5,1\n2,20,0.25,2\n2,25,1,3\n",
-            &spec,
-        )
-        .unwrap();
+        let spec = DataSpec { label: rule("wconfid != 1"), groups: vec!["pctid".into()], ..Default::default() };
+        let d = load("wconfid,pctid,x,y\n1,20,0.5,1\n2,20,0.25,2\n2,25,1,3\n", &spec).unwrap();
         assert_eq!(d.features(), &["x", "y"]);
         assert_eq!(d.values(), &[0.5, 1.0, 0.25, 2.0, 1.0, 3.0]);
         assert_eq!(d.labels(), Some(&[0u8, 1, 1][..]));
@@ -564,26 +493,20 @@ mod tests {
 
     #[test]
     fn timestamps_are_auto_detected() {
-        let d = load(
-            "datetime;v\n2020-03-09 10:14:33;1\n2020-03-09 10:14:34;2\n",
-            &DataSpec::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            d.timestamps(),
-            Some(&[1_583_748_873_000, 1_583_748_874_000][..])
-        );
+        let d = load("datetime;v\n2020-03-09 10:14:33;1\n2020-03-09 10:14:34;2\n", &DataSpec::default()).unwrap();
+        assert_eq!(d.timestamps(), Some(&[1_583_748_873_000, 1_583_748_874_000][..]));
         assert_eq!(d.features(), &["v"]);
-        let err = load(
-            "timestamp,v\n2020-03-09 10:14:33,1\nlater,2\n",
-            &DataSpec::default(),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("log.csv, line 3, column 'timestamp': cannot read 'later'"),
-            "{err}"
-        );
+        let err = load("timestamp,v\n2020-03-09 10:14:33,1\nlater,2\n", &DataSpec::default()).unwrap_err();
+        assert!(err.to_string().starts_with("log.csv, line 3, column 'timestamp': cannot read 'later'"), "{err}");
+    }
+
+    #[test]
+    fn epoch_timestamps_and_byte_order_mark() {
+        let d = load("\u{feff}timestamp,v\n1583748873,1\n1583748874500,2\n", &DataSpec::default()).unwrap();
+        assert_eq!(d.timestamps(), Some(&[1_583_748_873_000, 1_583_748_874_500][..]));
+        let spec = DataSpec { epoch_unit: EpochUnit::Millis, ..Default::default() };
+        let d = load("time,v\n1000,1\n2000,2\n", &spec).unwrap();
+        assert_eq!(d.timestamps(), Some(&[1000, 2000][..]));
     }
 
     #[test]
@@ -594,28 +517,11 @@ mod tests {
             err,
             "log.csv, line 2, column 'a': missing value (the missing-value policy is 'error'; choose 'drop' or 'ffill' to accept gaps)"
         );
-        let drop = load(
-            text,
-            &DataSpec {
-                missing: MissingPolicy::Drop,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let drop = load(text, &DataSpec { missing: MissingPolicy::Drop, ..Default::default() }).unwrap();
         assert_eq!(drop.values(), &[3.0, 3.0]);
         assert_eq!(drop.report().rows_dropped, 3);
-        assert_eq!(
-            drop.report().missing_by_column,
-            vec![("a".into(), 2), ("b".into(), 1)]
-        );
-        let ffill = load(
-            text,
-            &DataSpec {
-                missing: MissingPolicy::Ffill,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        assert_eq!(drop.report().missing_by_column, vec![("a".into(), 2), ("b".into(), 1)]);
+        let ffill = load(text, &DataSpec { missing: MissingPolicy::Ffill, ..Default::default() }).unwrap();
         // Row 1 has no earlier `a`: dropped. Row 2's `b` and row 4's `a` are filled.
         assert_eq!(ffill.values(), &[2.0, 1.0, 3.0, 3.0, 3.0, 4.0]);
         assert_eq!(ffill.report().rows_dropped, 1);
@@ -625,11 +531,7 @@ mod tests {
 
     #[test]
     fn ffill_applies_to_label_columns() {
-        let spec = DataSpec {
-            label: rule("anomaly == 1"),
-            missing: MissingPolicy::Ffill,
-            ..Default::default()
-        };
+        let spec = DataSpec { label: rule("anomaly == 1"), missing: MissingPolicy::Ffill, ..Default::default() };
         let d = load("x,anomaly\n1,0\n2,1\n3,\n", &spec).unwrap();
         assert_eq!(d.labels(), Some(&[0u8, 1, 1][..]));
         assert_eq!(d.features(), &["x"]);
@@ -637,37 +539,19 @@ mod tests {
 
     #[test]
     fn bad_feature_and_columns() {
-        let spec = DataSpec {
-            features: vec!["x".into(), "s".into()],
-            ..Default::default()
-        };
+        let spec = DataSpec { features: vec!["x".into(), "s".into()], ..Default::default() };
         let err = load("x,s\n1,a\n", &spec).unwrap_err().to_string();
         assert_eq!(err, "log.csv, line 2, column 's': 'a' is not a number");
-        let spec = DataSpec {
-            features: vec!["nope".into()],
-            ..Default::default()
-        };
+        let spec = DataSpec { features: vec!["nope".into()], ..Default::default() };
         let err = load("x,s\n1,a\n", &spec).unwrap_err().to_string();
         assert_eq!(err, "log.csv: no column named 'nope' (columns: x, s)");
-        let err = load("s\na\n", &DataSpec::default())
-            .unwrap_err()
-            .to_string();
+        let err = load("s\na\n", &DataSpec::default()).unwrap_err().to_string();
         assert!(err.contains("no numeric feature columns"), "{err}");
         let err = load("x\n", &DataSpec::default()).unwrap_err().to_string();
         assert_eq!(err, "log.csv: no data rows");
-        let err = load(
-            "x\nNA\n",
-            &DataSpec {
-                missing: MissingPolicy::Drop,
-                ..Default::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert_eq!(
-            err,
-            "log.csv: no data rows (all 1 rows dropped for missing values)"
-        );
+        let err =
+            load("x\nNA\n", &DataSpec { missing: MissingPolicy::Drop, ..Default::default() }).unwrap_err().to_string();
+        assert_eq!(err, "log.csv: no data rows (all 1 rows dropped for missing values)");
     }
 
     #[test]
@@ -679,8 +563,7 @@ mod tests {
         assert_eq!(spec.timestamp, TimestampColumn::None);
         assert_eq!(spec.label, rule("a == 1"));
         let spec: DataSpec =
-            serde_json::from_str(r#"{"timestamp": "when", "label": {"intervals": "w.json"}}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"timestamp": "when", "label": {"intervals": "w.json"}}"#).unwrap();
         assert_eq!(spec.timestamp, TimestampColumn::Named("when".into()));
         assert!(matches!(spec.label, Some(LabelSource::Intervals { .. })));
     }

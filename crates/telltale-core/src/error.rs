@@ -114,9 +114,7 @@ pub enum Error {
     },
 
     /// A timestamp cell could not be read.
-    #[error(
-        "{path}, line {line}, column '{column}': cannot read '{value}' as a timestamp ({hint})"
-    )]
+    #[error("{path}, line {line}, column '{column}': cannot read '{value}' as a timestamp ({hint})")]
     BadTimestamp {
         /// The file.
         path: PathBuf,
@@ -190,10 +188,7 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::InvalidParam`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidParam {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::InvalidParam { field: field.into(), message: message.into() }
     }
 
     /// True when the error comes from the user's data or files rather than from

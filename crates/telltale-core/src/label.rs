@@ -1,5 +1,5 @@
-//! Labels: a rule over columns (`wconfid != 1`, `anomaly == 1`) or a JSON
-//! file of labelled time intervals (NAB's `combined_windows.json`).
+//! Label rules over columns (`wconfid != 1`, `anomaly == 1`). Labels from
+//! time intervals are in [`crate::intervals`].
 //!
 //! # Rule grammar
 //!
@@ -15,12 +15,8 @@
 //! A bare column means "the column is not 0", so `anomaly` labels every row
 //! whose `anomaly` cell is non-zero.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use crate::error::{Error, Result};
 use crate::table::{ColumnData, Table};
-use crate::timestamp;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,19 +72,12 @@ impl LabelRule {
     /// Parses `text`; errors give the character position.
     pub fn parse(text: &str) -> Result<LabelRule> {
         let tokens = lex(text)?;
-        let mut parser = Parser {
-            text,
-            tokens,
-            pos: 0,
-        };
+        let mut parser = Parser { text, tokens, pos: 0 };
         let expr = parser.or()?;
         if let Some((at, tok)) = parser.tokens.get(parser.pos) {
             return Err(rule_err(text, *at, format!("unexpected '{}'", tok.show())));
         }
-        Ok(LabelRule {
-            text: text.to_owned(),
-            expr,
-        })
+        Ok(LabelRule { text: text.to_owned(), expr })
     }
 
     /// The rule as written.
@@ -141,14 +130,12 @@ impl LabelRule {
         let bound = self.bind(table)?;
         rows.iter()
             .map(|&row| {
-                eval(&bound, row, cell)
-                    .map(u8::from)
-                    .map_err(|message| Error::LabelEval {
-                        path: table.path().to_owned(),
-                        line: table.line(row),
-                        rule: self.text.clone(),
-                        message,
-                    })
+                eval(&bound, row, cell).map(u8::from).map_err(|message| Error::LabelEval {
+                    path: table.path().to_owned(),
+                    line: table.line(row),
+                    rule: self.text.clone(),
+                    message,
+                })
             })
             .collect()
     }
@@ -167,14 +154,8 @@ impl LabelRule {
         }
         fn walk(e: &Expr, table: &Table, rule: &str) -> Result<Bound> {
             Ok(match e {
-                Expr::Or(a, b) => Bound::Or(
-                    Box::new(walk(a, table, rule)?),
-                    Box::new(walk(b, table, rule)?),
-                ),
-                Expr::And(a, b) => Bound::And(
-                    Box::new(walk(a, table, rule)?),
-                    Box::new(walk(b, table, rule)?),
-                ),
+                Expr::Or(a, b) => Bound::Or(Box::new(walk(a, table, rule)?), Box::new(walk(b, table, rule)?)),
+                Expr::And(a, b) => Bound::And(Box::new(walk(a, table, rule)?), Box::new(walk(b, table, rule)?)),
                 Expr::Not(a) => Bound::Not(Box::new(walk(a, table, rule)?)),
                 Expr::Cmp(a, op, b) => {
                     let (a, b) = (operand(a, table)?, operand(b, table)?);
@@ -197,8 +178,7 @@ impl LabelRule {
                             message: "compares a number with text".into(),
                         });
                     }
-                    let text_order =
-                        numeric(&a) == Some(false) && !matches!(op, CmpOp::Eq | CmpOp::Ne);
+                    let text_order = numeric(&a) == Some(false) && !matches!(op, CmpOp::Eq | CmpOp::Ne);
                     if text_order {
                         return Err(Error::LabelRule {
                             rule: rule.to_owned(),
@@ -261,16 +241,10 @@ enum Bound {
     Truthy(usize),
 }
 
-fn eval(
-    b: &Bound,
-    row: usize,
-    cell: &dyn Fn(usize, usize) -> Option<Cell>,
-) -> Result<bool, String> {
+fn eval(b: &Bound, row: usize, cell: &dyn Fn(usize, usize) -> Option<Cell>) -> Result<bool, String> {
     let get = |o: &BOperand| -> Result<Cell, String> {
         match o {
-            BOperand::Column(idx, _) => {
-                cell(*idx, row).ok_or_else(|| "a column it reads is missing".to_owned())
-            }
+            BOperand::Column(idx, _) => cell(*idx, row).ok_or_else(|| "a column it reads is missing".to_owned()),
             BOperand::Number(v) => Ok(Cell::Number(*v)),
             BOperand::Text(t) => Ok(Cell::Text(t.clone())),
         }
@@ -331,11 +305,7 @@ impl Tok {
 }
 
 fn rule_err(rule: &str, at: usize, message: String) -> Error {
-    Error::LabelRule {
-        rule: rule.to_owned(),
-        pos: at + 1,
-        message,
-    }
+    Error::LabelRule { rule: rule.to_owned(), pos: at + 1, message }
 }
 
 fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
@@ -350,13 +320,7 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
         let tok = if c.is_whitespace() {
             i += 1;
             continue;
-        } else if two('=', '=')
-            || two('!', '=')
-            || two('<', '=')
-            || two('>', '=')
-            || two('&', '&')
-            || two('|', '|')
-        {
+        } else if two('=', '=') || two('!', '=') || two('<', '=') || two('>', '=') || two('&', '&') || two('|', '|') {
             i += 2;
             match c {
                 '=' => Tok::Op(CmpOp::Eq),
@@ -383,13 +347,8 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
                 .ok_or_else(|| rule_err(text, i, format!("unclosed {c}")))?;
             let inner: String = chars[i + 1..i + 1 + end].iter().collect();
             i += end + 2;
-            if c == '`' {
-                Tok::Ident(inner)
-            } else {
-                Tok::Text(inner)
-            }
-        } else if c.is_ascii_digit()
-            || ((c == '-' || c == '.') && next.is_some_and(|d| d.is_ascii_digit() || d == '.'))
+            if c == '`' { Tok::Ident(inner) } else { Tok::Text(inner) }
+        } else if c.is_ascii_digit() || ((c == '-' || c == '.') && next.is_some_and(|d| d.is_ascii_digit() || d == '.'))
         {
             i += 1;
             while i < chars.len()
@@ -400,14 +359,9 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect();
-            Tok::Number(
-                s.parse()
-                    .map_err(|_| rule_err(text, start, format!("'{s}' is not a number")))?,
-            )
+            Tok::Number(s.parse().map_err(|_| rule_err(text, start, format!("'{s}' is not a number")))?)
         } else if c.is_alphanumeric() || c == '_' {
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
-            {
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect();
@@ -437,9 +391,7 @@ impl Parser<'_> {
     }
 
     fn here(&self) -> usize {
-        self.tokens
-            .get(self.pos)
-            .map_or(self.text.chars().count(), |(at, _)| *at)
+        self.tokens.get(self.pos).map_or(self.text.chars().count(), |(at, _)| *at)
     }
 
     fn or(&mut self) -> Result<Expr> {
@@ -497,11 +449,7 @@ impl Parser<'_> {
             Some(Tok::Number(v)) => Operand::Number(*v),
             Some(Tok::Text(s)) => Operand::Text(s.clone()),
             Some(t) => {
-                return Err(rule_err(
-                    self.text,
-                    at,
-                    format!("expected a column or a value, found '{}'", t.show()),
-                ));
+                return Err(rule_err(self.text, at, format!("expected a column or a value, found '{}'", t.show())));
             }
             None => return Err(rule_err(self.text, at, "the rule ends too early".into())),
         };
@@ -510,132 +458,11 @@ impl Parser<'_> {
     }
 }
 
-/// Labelled time intervals, inclusive at both ends, in epoch milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Intervals {
-    /// The key of the series in the file (empty for a plain list).
-    pub key: String,
-    /// `[start, end]` pairs.
-    pub spans: Vec<(i64, i64)>,
-}
-
-impl Intervals {
-    /// Reads the intervals of one series from a JSON file: either an object
-    /// mapping series keys to lists of `[start, end]` (NAB's
-    /// `combined_windows.json`) or a plain list of `[start, end]`.
-    ///
-    /// With an object and no `key`, the series is the one key equal to
-    /// `data_file`'s name or ending in `/` + that name.
-    pub fn read(path: &Path, key: Option<&str>, data_file: &Path) -> Result<Intervals> {
-        let err = |message: String| Error::Intervals {
-            path: path.to_owned(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json {
-                path: path.to_owned(),
-                source,
-            })?;
-        let (key, list) = match &json {
-            serde_json::Value::Array(_) => (String::new(), &json),
-            serde_json::Value::Object(map) => {
-                let map: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
-                let chosen = match key {
-                    Some(k) => k.to_owned(),
-                    None => {
-                        let name = data_file
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        let hits: Vec<&&String> = map
-                            .keys()
-                            .filter(|k| **k == &name || k.ends_with(&format!("/{name}")))
-                            .collect();
-                        match hits.as_slice() {
-                            [one] => (**one).clone(),
-                            [] => {
-                                return Err(err(format!(
-                                    "no key for '{name}'; pass the key (keys: {})",
-                                    join_keys(&map)
-                                )));
-                            }
-                            _ => {
-                                return Err(err(format!(
-                                    "several keys match '{name}'; pass one of them"
-                                )));
-                            }
-                        }
-                    }
-                };
-                let list = map
-                    .get(&chosen)
-                    .ok_or_else(|| err(format!("no key '{chosen}' (keys: {})", join_keys(&map))))?;
-                (chosen, *list)
-            }
-            _ => return Err(err("expected a JSON object or list".into())),
-        };
-        let items = list
-            .as_array()
-            .ok_or_else(|| err(format!("'{key}': expected a list of [start, end]")))?;
-        let mut spans = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let pair = item.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
-                err(format!(
-                    "'{key}', interval {}: expected [start, end]",
-                    i + 1
-                ))
-            })?;
-            let mut ends = [0i64; 2];
-            for (end, v) in ends.iter_mut().zip(pair) {
-                *end = match v {
-                    serde_json::Value::String(s) => timestamp::parse_text(s),
-                    serde_json::Value::Number(n) => n
-                        .as_f64()
-                        .and_then(|f| timestamp::from_epoch(f, Default::default())),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    err(format!(
-                        "'{key}', interval {}: cannot read {v} as a timestamp",
-                        i + 1
-                    ))
-                })?;
-            }
-            if ends[0] > ends[1] {
-                return Err(err(format!(
-                    "'{key}', interval {}: start is after end",
-                    i + 1
-                )));
-            }
-            spans.push((ends[0], ends[1]));
-        }
-        Ok(Intervals { key, spans })
-    }
-
-    /// 1 for every timestamp inside an interval (bounds inclusive), else 0.
-    pub fn label(&self, timestamps: &[i64]) -> Vec<u8> {
-        timestamps
-            .iter()
-            .map(|t| u8::from(self.spans.iter().any(|&(a, b)| a <= *t && *t <= b)))
-            .collect()
-    }
-}
-
-fn join_keys(map: &BTreeMap<&String, &serde_json::Value>) -> String {
-    map.keys()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::table::detect_separator;
+    use std::path::Path;
 
     fn table(text: &str) -> Table {
         Table::from_reader(Path::new("t.csv"), detect_separator(text), text.as_bytes()).unwrap()
@@ -650,14 +477,8 @@ mod tests {
     fn parses_and_evaluates() {
         let t = table("wconfid,pctid,status,Flow Rate\n1,20,ok,3\n2,20,fault,4\n3,45,ok,5\n");
         assert_eq!(labels("wconfid != 1", &t).unwrap(), vec![0, 1, 1]);
-        assert_eq!(
-            labels("wconfid == 2 || pctid >= 45", &t).unwrap(),
-            vec![0, 1, 1]
-        );
-        assert_eq!(
-            labels("wconfid > 1 and not (pctid > 40)", &t).unwrap(),
-            vec![0, 1, 0]
-        );
+        assert_eq!(labels("wconfid == 2 || pctid >= 45", &t).unwrap(), vec![0, 1, 1]);
+        assert_eq!(labels("wconfid > 1 and not (pctid > 40)", &t).unwrap(), vec![0, 1, 0]);
         assert_eq!(labels("status == 'fault'", &t).unwrap(), vec![0, 1, 0]);
         assert_eq!(labels("`Flow Rate` >= 4.5", &t).unwrap(), vec![0, 0, 1]);
         assert_eq!(
@@ -670,28 +491,18 @@ mod tests {
         );
         assert_eq!(labels("pctid", &t).unwrap(), vec![1, 1, 1]);
         assert_eq!(labels("!(wconfid=1)", &t).unwrap(), vec![0, 1, 1]);
-        assert_eq!(
-            labels("x >= -1.5e0", &table("x\n-2\n-1\n")).unwrap(),
-            vec![0, 1]
-        );
+        assert_eq!(labels("x >= -1.5e0", &table("x\n-2\n-1\n")).unwrap(), vec![0, 1]);
     }
 
     #[test]
     fn reports_rule_errors() {
         let t = table("a,b\n1,x\n");
         let msg = |r: &str| labels(r, &t).unwrap_err().to_string();
-        assert!(
-            msg("a ==").contains("the rule ends too early (at character 5)"),
-            "{}",
-            msg("a ==")
-        );
+        assert!(msg("a ==").contains("the rule ends too early (at character 5)"), "{}", msg("a =="));
         assert!(msg("(a == 1").contains("expected ')'"));
         assert!(msg("a == 1)").contains("unexpected ')'"));
         assert!(msg("c == 1").contains("no column named 'c'"));
-        assert_eq!(
-            msg("b == 1"),
-            "t.csv, line 2, column 'b': 'x' is not a number"
-        );
+        assert_eq!(msg("b == 1"), "t.csv, line 2, column 'b': 'x' is not a number");
         assert!(msg("a # 1").contains("unexpected character '#' (at character 3)"));
         assert!(msg("a == 'x").contains("unclosed '"));
         assert!(msg("b < 'y'").contains("only be compared with == or !="));
@@ -708,44 +519,6 @@ mod tests {
     fn missing_cell_is_an_evaluation_error() {
         let t = table("a\n1\n\n2\nNA\n");
         let err = labels("a == 1", &t).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t.csv, line 5: label rule 'a == 1': a column it reads is missing"
-        );
-    }
-
-    #[test]
-    fn reads_nab_windows() {
-        let dir = std::env::temp_dir().join(format!("telltale-label-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("windows.json");
-        std::fs::write(
-            &path,
-            r#"{"realKnownCause/nyc_taxi.csv": [["2014-11-02 00:00:00.000000", "2014-11-02 12:00:00.000000"]],
-                "realKnownCause/other.csv": []}"#,
-        )
-        .unwrap();
-        let iv = Intervals::read(&path, None, Path::new("data/nyc_taxi.csv")).unwrap();
-        assert_eq!(iv.key, "realKnownCause/nyc_taxi.csv");
-        let ts: Vec<i64> = [
-            "2014-11-01 23:30:00",
-            "2014-11-02 00:00:00",
-            "2014-11-02 12:00:00",
-            "2014-11-02 12:30:00",
-        ]
-        .iter()
-        .map(|s| timestamp::parse_text(s).unwrap())
-        .collect();
-        assert_eq!(iv.label(&ts), vec![0, 1, 1, 0]);
-        let err = Intervals::read(&path, None, Path::new("x.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no key for 'x.csv'"), "{err}");
-        std::fs::write(&path, r#"[["2014-11-02", "oops"]]"#).unwrap();
-        let err = Intervals::read(&path, None, Path::new("x.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("interval 1: cannot read \"oops\""), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(err, "t.csv, line 5: label rule 'a == 1': a column it reads is missing");
     }
 }

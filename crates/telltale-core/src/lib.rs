@@ -8,7 +8,7 @@
 //! 1. [`table`]: a CSV sensor log read into typed columns (separator
 //!    detected, every row's source line kept for error messages).
 //! 2. [`dataset`]: features chosen, timestamps read ([`timestamp`]), labels
-//!    from a rule or from time intervals ([`label`]), groups, missing values
+//!    from a rule ([`label`]) or from time intervals ([`intervals`]), groups, missing values
 //!    handled by an explicit policy.
 //! 3. [`window`]: sliding windows (classification or forecasting) that never
 //!    cross a group border and never copy the series.
@@ -37,6 +37,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod intervals;
 pub mod label;
 pub mod metrics;
 pub mod scaler;
@@ -46,11 +47,10 @@ pub mod threshold;
 pub mod timestamp;
 pub mod window;
 
-pub use dataset::{
-    CleaningReport, DataSpec, Dataset, Factor, LabelSource, MissingPolicy, TimestampColumn,
-};
+pub use dataset::{CleaningReport, DataSpec, Dataset, Factor, LabelSource, MissingPolicy, TimestampColumn};
 pub use error::{Error, Result};
-pub use label::{Intervals, LabelRule};
+pub use intervals::Intervals;
+pub use label::LabelRule;
 pub use scaler::{Scaler, ScalerKind};
 pub use split::{Fold, GroupPick, Leakage, Split, SplitSpec};
 pub use table::{CsvOptions, Table};

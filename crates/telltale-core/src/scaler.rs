@@ -30,10 +30,7 @@ impl std::str::FromStr for ScalerKind {
             "standard" => Ok(ScalerKind::Standard),
             "min-max" | "minmax" => Ok(ScalerKind::MinMax),
             "none" => Ok(ScalerKind::None),
-            _ => Err(Error::invalid(
-                "scaler",
-                format!("'{s}' (expected standard, min-max or none)"),
-            )),
+            _ => Err(Error::invalid("scaler", format!("'{s}' (expected standard, min-max or none)"))),
         }
     }
 }
@@ -66,23 +63,12 @@ pub enum Scaler {
 impl Scaler {
     /// Fits `kind` on the rows of row-major `values` (`n_features` columns)
     /// for which `use_row` is true.
-    pub fn fit(
-        kind: ScalerKind,
-        values: &[f32],
-        n_features: usize,
-        use_row: &[bool],
-    ) -> Result<Scaler> {
+    pub fn fit(kind: ScalerKind, values: &[f32], n_features: usize, use_row: &[bool]) -> Result<Scaler> {
         let f = n_features;
         if f == 0 || values.len() != use_row.len() * f {
             return Err(Error::invalid("scaler", "values and row mask do not match"));
         }
-        let rows = || {
-            values
-                .chunks_exact(f)
-                .zip(use_row)
-                .filter(|(_, u)| **u)
-                .map(|(r, _)| r)
-        };
+        let rows = || values.chunks_exact(f).zip(use_row).filter(|(_, u)| **u).map(|(r, _)| r);
         let n = rows().count();
         if n == 0 && kind != ScalerKind::None {
             return Err(Error::invalid("scaler", "no training rows to fit on"));
@@ -165,26 +151,15 @@ impl Scaler {
 
     /// Writes the scaler as JSON.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|source| Error::Json {
-            path: path.to_owned(),
-            source,
-        })?;
-        std::fs::write(path, text).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
+        let text =
+            serde_json::to_string_pretty(self).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io { path: path.to_owned(), source })
     }
 
     /// Reads a scaler written by [`Scaler::save`].
     pub fn load(path: &Path) -> Result<Scaler> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| Error::Json {
-            path: path.to_owned(),
-            source,
-        })
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        serde_json::from_str(&text).map_err(|source| Error::Json { path: path.to_owned(), source })
     }
 }
 
@@ -196,26 +171,14 @@ mod tests {
     fn fits_on_training_rows_only() {
         let values = [1.0f32, 10.0, 3.0, 10.0, 100.0, -5.0];
         let s = Scaler::fit(ScalerKind::Standard, &values, 2, &[true, true, false]).unwrap();
-        assert_eq!(
-            s,
-            Scaler::Standard {
-                mean: vec![2.0, 10.0],
-                scale: vec![1.0, 1.0]
-            }
-        );
+        assert_eq!(s, Scaler::Standard { mean: vec![2.0, 10.0], scale: vec![1.0, 1.0] });
         let mut v = values;
         s.transform(&mut v);
         assert_eq!(v, [-1.0, 0.0, 1.0, 0.0, 98.0, -15.0]);
         s.inverse_transform(&mut v);
         assert_eq!(v, values);
         let m = Scaler::fit(ScalerKind::MinMax, &values, 2, &[true, true, true]).unwrap();
-        assert_eq!(
-            m,
-            Scaler::MinMax {
-                min: vec![1.0, -5.0],
-                scale: vec![99.0, 15.0]
-            }
-        );
+        assert_eq!(m, Scaler::MinMax { min: vec![1.0, -5.0], scale: vec![99.0, 15.0] });
     }
 
     #[test]
@@ -227,8 +190,7 @@ mod tests {
     #[test]
     fn saves_and_loads() {
         let s = Scaler::fit(ScalerKind::MinMax, &[0.5, 2.0, 1.5, 4.0], 2, &[true, true]).unwrap();
-        let path =
-            std::env::temp_dir().join(format!("telltale-scaler-{}.json", std::process::id()));
+        let path = std::env::temp_dir().join(format!("telltale-scaler-{}.json", std::process::id()));
         s.save(&path).unwrap();
         assert_eq!(Scaler::load(&path).unwrap(), s);
         std::fs::remove_file(&path).unwrap();

@@ -102,17 +102,11 @@ pub struct Leakage {
 fn check_fractions(train: f64, val: f64, test: f64) -> Result<()> {
     for (field, f) in [("train", train), ("val", val), ("test", test)] {
         if !(0.0..=1.0).contains(&f) || !f.is_finite() {
-            return Err(Error::invalid(
-                format!("split {field}"),
-                format!("{f} is not a fraction in [0, 1]"),
-            ));
+            return Err(Error::invalid(format!("split {field}"), format!("{f} is not a fraction in [0, 1]")));
         }
     }
     if (train + val + test - 1.0).abs() > 1e-9 {
-        return Err(Error::invalid(
-            "split",
-            format!("fractions add up to {}, not 1", train + val + test),
-        ));
+        return Err(Error::invalid("split", format!("fractions add up to {}, not 1", train + val + test)));
     }
     if train == 0.0 {
         return Err(Error::invalid("split train", "must be above 0"));
@@ -123,44 +117,25 @@ fn check_fractions(train: f64, val: f64, test: f64) -> Result<()> {
 impl SplitSpec {
     /// The seed 000 protocol: stratified 70 / 15 / 15, seed 42.
     pub fn seed000() -> SplitSpec {
-        SplitSpec::Stratified {
-            train: 0.7,
-            val: 0.15,
-            test: 0.15,
-            seed: 42,
-        }
+        SplitSpec::Stratified { train: 0.7, val: 0.15, test: 0.15, seed: 42 }
     }
 
     /// Splits `windows` of `data`.
     pub fn split(&self, data: &Dataset, windows: &Windows) -> Result<Split> {
         match self {
-            SplitSpec::Stratified {
-                train,
-                val,
-                test,
-                seed,
-            } => {
+            SplitSpec::Stratified { train, val, test, seed } => {
                 check_fractions(*train, *val, *test)?;
-                let labels = windows
-                    .labels()
-                    .ok_or_else(|| Error::invalid("split", "a stratified split needs labels"))?;
+                let labels =
+                    windows.labels().ok_or_else(|| Error::invalid("split", "a stratified split needs labels"))?;
                 stratified(labels, *val, *test, *seed)
             }
-            SplitSpec::Chronological {
-                train,
-                val,
-                test,
-                purge,
-            } => {
+            SplitSpec::Chronological { train, val, test, purge } => {
                 check_fractions(*train, *val, *test)?;
                 chronological(windows, *val, *test, purge.unwrap_or(windows.span()))
             }
-            SplitSpec::GroupHoldout {
-                column,
-                val,
-                test,
-                seed,
-            } => group_holdout(data, windows, column, val, test, *seed),
+            SplitSpec::GroupHoldout { column, val, test, seed } => {
+                group_holdout(data, windows, column, val, test, *seed)
+            }
         }
     }
 }
@@ -172,17 +147,10 @@ pub fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut ChaCha8Rng) 
     if total == 0 {
         return vec![0; counts.len()];
     }
-    let continuous: Vec<f64> = counts
-        .iter()
-        .map(|&c| c as f64 / total as f64 * n_draws as f64)
-        .collect();
+    let continuous: Vec<f64> = counts.iter().map(|&c| c as f64 / total as f64 * n_draws as f64).collect();
     let mut floored: Vec<usize> = continuous.iter().map(|c| c.floor() as usize).collect();
     let mut need = n_draws.saturating_sub(floored.iter().sum());
-    let remainder: Vec<f64> = continuous
-        .iter()
-        .zip(&floored)
-        .map(|(c, f)| c - *f as f64)
-        .collect();
+    let remainder: Vec<f64> = continuous.iter().zip(&floored).map(|(c, f)| c - *f as f64).collect();
     let mut values = remainder.clone();
     values.sort_by(|a, b| b.total_cmp(a));
     values.dedup();
@@ -190,9 +158,7 @@ pub fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut ChaCha8Rng) 
         if need == 0 {
             break;
         }
-        let mut inds: Vec<usize> = (0..counts.len())
-            .filter(|&i| remainder[i] == value)
-            .collect();
+        let mut inds: Vec<usize> = (0..counts.len()).filter(|&i| remainder[i] == value).collect();
         inds.shuffle(rng);
         for &i in inds.iter().take(need) {
             floored[i] += 1;
@@ -204,22 +170,11 @@ pub fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut ChaCha8Rng) 
 
 /// Stratified shuffle split of `0..labels.len()` into (kept, held out) with
 /// `n_out` held out, as scikit-learn's `StratifiedShuffleSplit`.
-fn stratified_draw(
-    items: &[usize],
-    labels: &[u8],
-    n_out: usize,
-    rng: &mut ChaCha8Rng,
-) -> (Vec<usize>, Vec<usize>) {
+fn stratified_draw(items: &[usize], labels: &[u8], n_out: usize, rng: &mut ChaCha8Rng) -> (Vec<usize>, Vec<usize>) {
     let n_in = items.len() - n_out;
     let classes: Vec<Vec<usize>> = [0u8, 1]
         .iter()
-        .map(|&c| {
-            items
-                .iter()
-                .copied()
-                .filter(|&i| (labels[i] != 0) == (c != 0))
-                .collect()
-        })
+        .map(|&c| items.iter().copied().filter(|&i| (labels[i] != 0) == (c != 0)).collect())
         .filter(|v: &Vec<usize>| !v.is_empty())
         .collect();
     let counts: Vec<usize> = classes.iter().map(Vec::len).collect();
@@ -246,18 +201,11 @@ pub fn stratified(labels: &[u8], val: f64, test: f64, seed: u64) -> Result<Split
     let all: Vec<usize> = (0..n).collect();
     let n_out = ((val + test) * n as f64).ceil() as usize;
     if n_out >= n && n > 0 {
-        return Err(Error::invalid(
-            "split",
-            format!("{n} windows leave none for training"),
-        ));
+        return Err(Error::invalid("split", format!("{n} windows leave none for training")));
     }
     let (train, held) = stratified_draw(&all, labels, n_out, &mut rng);
     if val == 0.0 || test == 0.0 {
-        let (val, test) = if val == 0.0 {
-            (Vec::new(), held)
-        } else {
-            (held, Vec::new())
-        };
+        let (val, test) = if val == 0.0 { (Vec::new(), held) } else { (held, Vec::new()) };
         return Ok(Split { train, val, test });
     }
     let n_test = (test / (val + test) * held.len() as f64).ceil() as usize;
@@ -272,19 +220,12 @@ fn chronological(windows: &Windows, val: f64, test: f64, purge: usize) -> Result
     let n_test = (test * n as f64).ceil() as usize;
     let n_val = (val * n as f64).ceil() as usize;
     let n_train = n.saturating_sub(n_test + n_val);
-    let parts = [
-        &order[..n_train],
-        &order[n_train..n_train + n_val],
-        &order[n_train + n_val..],
-    ];
+    let parts = [&order[..n_train], &order[n_train..n_train + n_val], &order[n_train + n_val..]];
     let mut out: [Vec<usize>; 3] = Default::default();
     let mut last_end: Option<usize> = None;
     for (k, part) in parts.iter().enumerate() {
-        let kept: Vec<usize> = part
-            .iter()
-            .copied()
-            .filter(|&i| last_end.is_none_or(|end| windows.starts()[i] >= end + purge))
-            .collect();
+        let kept: Vec<usize> =
+            part.iter().copied().filter(|&i| last_end.is_none_or(|end| windows.starts()[i] >= end + purge)).collect();
         if let Some(&last) = kept.last() {
             last_end = Some(windows.rows(last).end);
         }
@@ -292,10 +233,7 @@ fn chronological(windows: &Windows, val: f64, test: f64, purge: usize) -> Result
     }
     let [train, val, test] = out;
     if train.is_empty() {
-        return Err(Error::invalid(
-            "split",
-            format!("{n} windows leave none for training"),
-        ));
+        return Err(Error::invalid("split", format!("{n} windows leave none for training")));
     }
     Ok(Split { train, val, test })
 }
@@ -309,10 +247,7 @@ fn group_holdout(
     seed: u64,
 ) -> Result<Split> {
     let factor = data.group(column).ok_or_else(|| {
-        Error::invalid(
-            "split column",
-            format!("'{column}' is not a group column of the data; add it to groups"),
-        )
+        Error::invalid("split column", format!("'{column}' is not a group column of the data; add it to groups"))
     })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut free: Vec<usize> = (0..factor.levels.len()).collect();
@@ -324,17 +259,11 @@ fn group_holdout(
                 let c = factor.levels.iter().position(|x| x == l).ok_or_else(|| {
                     Error::invalid(
                         format!("split {which}"),
-                        format!(
-                            "'{column}' has no level '{l}' (levels: {})",
-                            factor.levels.join(", ")
-                        ),
+                        format!("'{column}' has no level '{l}' (levels: {})", factor.levels.join(", ")),
                     )
                 })?;
                 if !free.contains(&c) {
-                    return Err(Error::invalid(
-                        format!("split {which}"),
-                        format!("level '{l}' is held out twice"),
-                    ));
+                    return Err(Error::invalid(format!("split {which}"), format!("level '{l}' is held out twice")));
                 }
                 free.retain(|&x| x != c);
                 chosen[k].push(c);
@@ -344,10 +273,7 @@ fn group_holdout(
     for (k, (which, p)) in [("test", test), ("val", val)].into_iter().enumerate() {
         if let GroupPick::Fraction(f) = *p {
             if !(0.0..1.0).contains(&f) {
-                return Err(Error::invalid(
-                    format!("split {which}"),
-                    format!("{f} is not a fraction in [0, 1)"),
-                ));
+                return Err(Error::invalid(format!("split {which}"), format!("{f} is not a fraction in [0, 1)")));
             }
             let n = ((f * factor.levels.len() as f64).round() as usize).max(usize::from(f > 0.0));
             free.shuffle(&mut rng);
@@ -356,10 +282,7 @@ fn group_holdout(
         }
     }
     if free.is_empty() {
-        return Err(Error::invalid(
-            "split",
-            format!("no level of '{column}' is left for training"),
-        ));
+        return Err(Error::invalid("split", format!("no level of '{column}' is left for training")));
     }
     let [test_levels, val_levels] = chosen;
     let mut split = Split::default();
@@ -369,10 +292,7 @@ fn group_holdout(
         if factor.codes[rows.clone()].iter().any(|&c| c != code) {
             return Err(Error::invalid(
                 "split",
-                format!(
-                    "window at row {} crosses a change of '{column}'; add it to groups",
-                    rows.start
-                ),
+                format!("window at row {} crosses a change of '{column}'; add it to groups", rows.start),
             ));
         }
         let c = code as usize;
@@ -392,10 +312,7 @@ fn group_holdout(
 pub fn kfold_stratified(labels: &[u8], k: usize, seed: u64) -> Result<Vec<Fold>> {
     let n = labels.len();
     if k < 2 || k > n {
-        return Err(Error::invalid(
-            "folds",
-            format!("{k} folds for {n} windows"),
-        ));
+        return Err(Error::invalid("folds", format!("{k} folds for {n} windows")));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Sorted labels dealt round-robin give each fold's class counts.
@@ -407,9 +324,7 @@ pub fn kfold_stratified(labels: &[u8], k: usize, seed: u64) -> Result<Vec<Fold>>
     }
     let mut fold_of = vec![0usize; n];
     for class in 0..2u8 {
-        let mut idx: Vec<usize> = (0..n)
-            .filter(|&i| u8::from(labels[i] != 0) == class)
-            .collect();
+        let mut idx: Vec<usize> = (0..n).filter(|&i| u8::from(labels[i] != 0) == class).collect();
         idx.shuffle(&mut rng);
         let mut pos = 0;
         for (f, a) in alloc.iter().enumerate() {
@@ -432,10 +347,7 @@ pub fn kfold_stratified(labels: &[u8], k: usize, seed: u64) -> Result<Vec<Fold>>
 pub fn kfold_blocked(windows: &Windows, k: usize, purge: usize) -> Result<Vec<Fold>> {
     let n = windows.len();
     if k < 2 || k > n {
-        return Err(Error::invalid(
-            "folds",
-            format!("{k} folds for {n} windows"),
-        ));
+        return Err(Error::invalid("folds", format!("{k} folds for {n} windows")));
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| windows.starts()[i]);
@@ -446,11 +358,7 @@ pub fn kfold_blocked(windows: &Windows, k: usize, purge: usize) -> Result<Vec<Fo
         let len = base + usize::from(f < extra);
         let test: Vec<usize> = order[pos..pos + len].to_vec();
         let lo = windows.starts()[test[0]];
-        let hi = test
-            .iter()
-            .map(|&i| windows.rows(i).end)
-            .max()
-            .unwrap_or(lo);
+        let hi = test.iter().map(|&i| windows.rows(i).end).max().unwrap_or(lo);
         let train = order
             .iter()
             .copied()
@@ -473,10 +381,7 @@ pub fn leakage(windows: &Windows, split: &Split, n_rows: usize) -> Leakage {
         let rows = windows.covered_rows(part, n_rows);
         rows.iter().zip(&train).filter(|(a, b)| **a && **b).count()
     };
-    Leakage {
-        train_val_rows: shared(&split.val),
-        train_test_rows: shared(&split.test),
-    }
+    Leakage { train_val_rows: shared(&split.val), train_test_rows: shared(&split.test) }
 }
 
 #[cfg(test)]
@@ -497,84 +402,40 @@ mod tests {
         let s = stratified(&labels, 0.15, 0.15, 42).unwrap();
         assert_eq!((s.train.len(), s.val.len(), s.test.len()), (3568, 765, 765));
         let ones = |p: &[usize]| p.iter().filter(|&&i| labels[i] == 1).count();
-        assert_eq!(
-            (ones(&s.train), ones(&s.val), ones(&s.test)),
-            (2378, 510, 510)
-        );
-        let mut all: Vec<usize> = s
-            .train
-            .iter()
-            .chain(&s.val)
-            .chain(&s.test)
-            .copied()
-            .collect();
+        assert_eq!((ones(&s.train), ones(&s.val), ones(&s.test)), (2378, 510, 510));
+        let mut all: Vec<usize> = s.train.iter().chain(&s.val).chain(&s.test).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..5098).collect::<Vec<_>>());
-        assert_eq!(
-            s,
-            stratified(&labels, 0.15, 0.15, 42).unwrap(),
-            "same seed, same split"
-        );
-        assert_ne!(
-            s,
-            stratified(&labels, 0.15, 0.15, 7).unwrap(),
-            "another seed, another split"
-        );
+        assert_eq!(s, stratified(&labels, 0.15, 0.15, 42).unwrap(), "same seed, same split");
+        assert_ne!(s, stratified(&labels, 0.15, 0.15, 7).unwrap(), "another seed, another split");
     }
 
     #[test]
     fn chronological_split_purges_overlap() {
         let d = labelled(vec![0; 100]);
         let w = Windows::classify(&d, &WindowSpec::new(10, 5)).unwrap();
-        let spec = SplitSpec::Chronological {
-            train: 0.6,
-            val: 0.2,
-            test: 0.2,
-            purge: None,
-        };
+        let spec = SplitSpec::Chronological { train: 0.6, val: 0.2, test: 0.2, purge: None };
         let s = spec.split(&d, &w).unwrap();
         let lk = leakage(&w, &s, 100);
         assert_eq!(lk, Leakage::default());
         let last_train_end = w.rows(*s.train.last().unwrap()).end;
-        assert!(
-            w.starts()[s.val[0]] >= last_train_end + 10,
-            "at least one window between parts"
-        );
-        assert!(
-            s.train
-                .iter()
-                .all(|&i| w.starts()[i] < w.starts()[s.val[0]])
-        );
+        assert!(w.starts()[s.val[0]] >= last_train_end + 10, "at least one window between parts");
+        assert!(s.train.iter().all(|&i| w.starts()[i] < w.starts()[s.val[0]]));
     }
 
     #[test]
     fn random_split_of_overlapping_windows_leaks() {
         let d = labelled((0..400).map(|i| u8::from(i % 7 == 0)).collect());
         let w = Windows::classify(&d, &WindowSpec::new(20, 10)).unwrap();
-        let s = SplitSpec::Stratified {
-            train: 0.7,
-            val: 0.15,
-            test: 0.15,
-            seed: 1,
-        }
-        .split(&d, &w)
-        .unwrap();
+        let s = SplitSpec::Stratified { train: 0.7, val: 0.15, test: 0.15, seed: 1 }.split(&d, &w).unwrap();
         assert!(leakage(&w, &s, 400).train_test_rows > 0);
     }
 
     #[test]
     fn group_holdout_keeps_levels_apart() {
-        let text = "g,v\n".to_owned()
-            + &(0..60)
-                .map(|i| format!("{},{i}\n", i / 10 * 5))
-                .collect::<String>();
-        let t =
-            crate::table::Table::from_reader(std::path::Path::new("g.csv"), b',', text.as_bytes())
-                .unwrap();
-        let spec = crate::dataset::DataSpec {
-            groups: vec!["g".into()],
-            ..Default::default()
-        };
+        let text = "g,v\n".to_owned() + &(0..60).map(|i| format!("{},{i}\n", i / 10 * 5)).collect::<String>();
+        let t = crate::table::Table::from_reader(std::path::Path::new("g.csv"), b',', text.as_bytes()).unwrap();
+        let spec = crate::dataset::DataSpec { groups: vec!["g".into()], ..Default::default() };
         let d = Dataset::from_table(&t, &spec).unwrap();
         let w = Windows::classify(&d, &WindowSpec::new(4, 2)).unwrap();
         let split = SplitSpec::GroupHoldout {
@@ -602,11 +463,7 @@ mod tests {
         }
         .split(&d, &w)
         .unwrap_err();
-        assert!(
-            bad.to_string()
-                .contains("'g' has no level '7' (levels: 0, 5, 10, 15, 20, 25)"),
-            "{bad}"
-        );
+        assert!(bad.to_string().contains("'g' has no level '7' (levels: 0, 5, 10, 15, 20, 25)"), "{bad}");
     }
 
     #[test]
@@ -626,11 +483,7 @@ mod tests {
         for f in kfold_blocked(&w, 4, 4).unwrap() {
             let lo = w.starts()[f.test[0]];
             let hi = f.test.iter().map(|&i| w.rows(i).end).max().unwrap();
-            assert!(
-                f.train
-                    .iter()
-                    .all(|&i| w.rows(i).end + 4 <= lo || w.starts()[i] >= hi + 4)
-            );
+            assert!(f.train.iter().all(|&i| w.rows(i).end + 4 <= lo || w.starts()[i] >= hi + 4));
         }
     }
 
@@ -638,14 +491,7 @@ mod tests {
     fn bad_fractions() {
         let d = labelled(vec![0, 1, 0, 1]);
         let w = Windows::classify(&d, &WindowSpec::new(1, 1)).unwrap();
-        let e = SplitSpec::Stratified {
-            train: 0.7,
-            val: 0.2,
-            test: 0.2,
-            seed: 0,
-        }
-        .split(&d, &w)
-        .unwrap_err();
+        let e = SplitSpec::Stratified { train: 0.7, val: 0.2, test: 0.2, seed: 0 }.split(&d, &w).unwrap_err();
         assert!(e.to_string().contains("add up to"), "{e}");
     }
 }

@@ -82,16 +82,8 @@ impl Column {
                 match cell.parse::<f64>() {
                     Ok(v) if v.is_finite() => values.push(v),
                     _ => {
-                        let mut texts: Vec<String> = values
-                            .iter()
-                            .map(|v| {
-                                if v.is_nan() {
-                                    String::new()
-                                } else {
-                                    v.to_string()
-                                }
-                            })
-                            .collect();
+                        let mut texts: Vec<String> =
+                            values.iter().map(|v| if v.is_nan() { String::new() } else { v.to_string() }).collect();
                         texts.push(cell.to_owned());
                         self.first_text = Some((line, cell.to_owned()));
                         self.data = ColumnData::Text(texts);
@@ -99,11 +91,7 @@ impl Column {
                 }
             }
             ColumnData::Text(texts) => {
-                texts.push(if is_missing {
-                    String::new()
-                } else {
-                    cell.to_owned()
-                });
+                texts.push(if is_missing { String::new() } else { cell.to_owned() });
             }
         }
     }
@@ -123,18 +111,13 @@ impl Table {
     /// malformed quoting or encoding.
     pub fn read(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Table> {
         let path = path.as_ref();
-        let io_err = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io_err = |source| Error::Io { path: path.to_owned(), source };
         let mut file = File::open(path).map_err(io_err)?;
         let separator = match options.separator {
             Some(sep) => sep,
             None => {
                 let mut first = String::new();
-                BufReader::new(&mut file)
-                    .read_line(&mut first)
-                    .map_err(io_err)?;
+                BufReader::new(&mut file).read_line(&mut first).map_err(io_err)?;
                 detect_separator(&first)
             }
         };
@@ -157,9 +140,7 @@ impl Table {
             .from_reader(reader);
         let header = rdr.headers().map_err(csv_err)?.clone();
         if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
-            return Err(Error::EmptyFile {
-                path: path.to_owned(),
-            });
+            return Err(Error::EmptyFile { path: path.to_owned() });
         }
         let mut columns: Vec<Column> = header
             .iter()
@@ -191,12 +172,7 @@ impl Table {
             }
             lines.push(line);
         }
-        Ok(Table {
-            path: path.to_owned(),
-            separator,
-            columns,
-            lines,
-        })
+        Ok(Table { path: path.to_owned(), separator, columns, lines })
     }
 
     /// The file this table was read from.
@@ -231,19 +207,11 @@ impl Table {
 
     /// Index of the column called `name`; a clear error listing the header when absent.
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        self.columns
-            .iter()
-            .position(|c| c.name == name)
-            .ok_or_else(|| Error::MissingColumn {
-                path: self.path.clone(),
-                column: name.to_owned(),
-                available: self
-                    .columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        self.columns.iter().position(|c| c.name == name).ok_or_else(|| Error::MissingColumn {
+            path: self.path.clone(),
+            column: name.to_owned(),
+            available: self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
     }
 
     /// The column called `name`.
@@ -319,14 +287,8 @@ pub fn detect_separator(header_line: &str) -> u8 {
         }
     }
     let candidates = [b',', b';', b'\t'];
-    let best = (0..3)
-        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-        .unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
-    }
+    let best = (0..3).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { candidates[best] }
 }
 
 #[cfg(test)]
@@ -341,10 +303,7 @@ mod tests {
     #[test]
     fn detects_separators() {
         assert_eq!(detect_separator("a,b,c"), b',');
-        assert_eq!(
-            detect_separator("datetime;Accelerometer1RMS;Volume Flow RateRMS"),
-            b';'
-        );
+        assert_eq!(detect_separator("datetime;Accelerometer1RMS;Volume Flow RateRMS"), b';');
         assert_eq!(detect_separator("a\tb"), b'\t');
         assert_eq!(detect_separator("\"a;b\",c"), b',');
         assert_eq!(detect_separator("single"), b',');
@@ -392,10 +351,7 @@ mod tests {
         let err = t.complete_numeric("s").unwrap_err().to_string();
         assert_eq!(err, "t.csv, line 3, column 's': missing value");
         let err = t.binary_labels("y").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t.csv, line 4, column 'y': '2' is not a label (expected 0 or 1)"
-        );
+        assert_eq!(err, "t.csv, line 4, column 'y': '2' is not a label (expected 0 or 1)");
         let t = read("y\n0\n1.0\n").unwrap();
         assert_eq!(t.binary_labels("y").unwrap(), vec![0, 1]);
     }

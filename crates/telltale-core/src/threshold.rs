@@ -47,14 +47,12 @@ impl ThresholdSpec {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            ThresholdSpec::Fixed { value } if !value.is_finite() => Err(Error::invalid(
-                "threshold value",
-                format!("{value} is not finite"),
-            )),
-            ThresholdSpec::Percentile { q } if !(0.0..=100.0).contains(&q) => Err(Error::invalid(
-                "threshold q",
-                format!("{q} is not a percentile in [0, 100]"),
-            )),
+            ThresholdSpec::Fixed { value } if !value.is_finite() => {
+                Err(Error::invalid("threshold value", format!("{value} is not finite")))
+            }
+            ThresholdSpec::Percentile { q } if !(0.0..=100.0).contains(&q) => {
+                Err(Error::invalid("threshold q", format!("{q} is not a percentile in [0, 100]")))
+            }
             ThresholdSpec::SlidingKSigma(s) => s.validate(),
             _ => Ok(()),
         }
@@ -65,9 +63,7 @@ impl ThresholdSpec {
         self.validate()?;
         Ok(match *self {
             ThresholdSpec::Fixed { value } => Threshold::Static { value },
-            ThresholdSpec::Percentile { q } => Threshold::Static {
-                value: percentile(validation_scores, q)?,
-            },
+            ThresholdSpec::Percentile { q } => Threshold::Static { value: percentile(validation_scores, q)? },
             ThresholdSpec::SlidingKSigma(s) => Threshold::Sliding(s),
         })
     }
@@ -88,15 +84,10 @@ impl Threshold {
 /// closest ranks, as `numpy.percentile`'s default.
 pub fn percentile(values: &[f64], q: f64) -> Result<f64> {
     if values.is_empty() {
-        return Err(Error::Undefined(
-            "a percentile of no values is undefined".into(),
-        ));
+        return Err(Error::Undefined("a percentile of no values is undefined".into()));
     }
     if !(0.0..=100.0).contains(&q) {
-        return Err(Error::invalid(
-            "percentile",
-            format!("{q} is not in [0, 100]"),
-        ));
+        return Err(Error::invalid("percentile", format!("{q} is not in [0, 100]")));
     }
     if let Some(v) = values.iter().find(|v| !v.is_finite()) {
         return Err(Error::invalid("scores", format!("{v} is not finite")));
@@ -108,11 +99,7 @@ pub fn percentile(values: &[f64], q: f64) -> Result<f64> {
     let hi = (lo + 1).min(sorted.len() - 1);
     let (a, b, t) = (sorted[lo], sorted[hi], pos - lo as f64);
     // numpy's `_lerp`: the form that is exact at the nearer end.
-    Ok(if t >= 0.5 {
-        b - (b - a) * (1.0 - t)
-    } else {
-        a + (b - a) * t
-    })
+    Ok(if t >= 0.5 { b - (b - a) * (1.0 - t) } else { a + (b - a) * t })
 }
 
 /// Seed 002's band: `centre ± k·(std + eps)` from the last `window` values.
@@ -130,11 +117,7 @@ pub struct SlidingKSigma {
 impl Default for SlidingKSigma {
     /// Seed 002: the last 3 values, k = 3, ε = 0.01.
     fn default() -> Self {
-        SlidingKSigma {
-            window: 3,
-            k: 3.0,
-            eps: 0.01,
-        }
+        SlidingKSigma { window: 3, k: 3.0, eps: 0.01 }
     }
 }
 
@@ -161,16 +144,10 @@ impl SlidingKSigma {
             return Err(Error::invalid("threshold window", "must be at least 1"));
         }
         if !(self.k > 0.0 && self.k.is_finite()) {
-            return Err(Error::invalid(
-                "threshold k",
-                format!("{} must be positive", self.k),
-            ));
+            return Err(Error::invalid("threshold k", format!("{} must be positive", self.k)));
         }
         if !(self.eps >= 0.0 && self.eps.is_finite()) {
-            return Err(Error::invalid(
-                "threshold eps",
-                format!("{} must be at least 0", self.eps),
-            ));
+            return Err(Error::invalid("threshold eps", format!("{} must be at least 0", self.eps)));
         }
         Ok(())
     }
@@ -182,10 +159,7 @@ impl SlidingKSigma {
         let std = (history.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
         let c = centre.unwrap_or(mean);
         let half = self.k * (std + self.eps);
-        Band {
-            lo: c - half,
-            hi: c + half,
-        }
+        Band { lo: c - half, hi: c + half }
     }
 
     /// |value − centre| / (std + ε) for every value with a full history
@@ -207,10 +181,7 @@ impl SlidingKSigma {
     pub fn flags(&self, values: &[f64], centres: Option<&[f64]>) -> Vec<bool> {
         (0..values.len())
             .map(|t| {
-                t >= self.window
-                    && !self
-                        .band(&values[t - self.window..t], centres.map(|c| c[t]))
-                        .contains(values[t])
+                t >= self.window && !self.band(&values[t - self.window..t], centres.map(|c| c[t])).contains(values[t])
             })
             .collect()
     }
@@ -250,33 +221,14 @@ mod tests {
 
     #[test]
     fn specs_fit_and_validate() {
-        let t = ThresholdSpec::Percentile { q: 50.0 }
-            .fit(&[1.0, 2.0, 3.0])
-            .unwrap();
+        let t = ThresholdSpec::Percentile { q: 50.0 }.fit(&[1.0, 2.0, 3.0]).unwrap();
         assert_eq!(t, Threshold::Static { value: 2.0 });
         assert_eq!(t.flags(&[1.9, 2.0]), vec![false, true]);
         assert!(ThresholdSpec::Percentile { q: -1.0 }.fit(&[1.0]).is_err());
-        assert!(
-            ThresholdSpec::SlidingKSigma(SlidingKSigma {
-                window: 0,
-                k: 3.0,
-                eps: 0.0
-            })
-            .validate()
-            .is_err()
-        );
-        let spec: ThresholdSpec = serde_json::from_str(
-            r#"{"kind": "sliding-k-sigma", "window": 10, "k": 3, "eps": 0.01}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            spec,
-            ThresholdSpec::SlidingKSigma(SlidingKSigma {
-                window: 10,
-                k: 3.0,
-                eps: 0.01
-            })
-        );
+        assert!(ThresholdSpec::SlidingKSigma(SlidingKSigma { window: 0, k: 3.0, eps: 0.0 }).validate().is_err());
+        let spec: ThresholdSpec =
+            serde_json::from_str(r#"{"kind": "sliding-k-sigma", "window": 10, "k": 3, "eps": 0.01}"#).unwrap();
+        assert_eq!(spec, ThresholdSpec::SlidingKSigma(SlidingKSigma { window: 10, k: 3.0, eps: 0.01 }));
     }
 
     proptest! {

@@ -66,9 +66,7 @@ pub fn parse_text(text: &str) -> Option<i64> {
     }
     for format in DATE_FORMATS {
         if let Ok(date) = NaiveDate::parse_from_str(text, format) {
-            return date
-                .and_hms_opt(0, 0, 0)
-                .map(|dt| dt.and_utc().timestamp_millis());
+            return date.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc().timestamp_millis());
         }
     }
     match text.parse::<f64>() {

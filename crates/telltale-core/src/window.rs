@@ -49,10 +49,7 @@ impl std::str::FromStr for WindowLabel {
             "majority" => Ok(WindowLabel::Majority),
             "any" => Ok(WindowLabel::Any),
             "last" => Ok(WindowLabel::Last),
-            _ => Err(Error::invalid(
-                "window label",
-                format!("'{s}' (expected majority, any or last)"),
-            )),
+            _ => Err(Error::invalid("window label", format!("'{s}' (expected majority, any or last)"))),
         }
     }
 }
@@ -76,12 +73,7 @@ pub struct WindowSpec {
 impl WindowSpec {
     /// A spec with the default label rule and end convention.
     pub fn new(size: usize, step: usize) -> WindowSpec {
-        WindowSpec {
-            size,
-            step,
-            label: WindowLabel::Majority,
-            include_last: false,
-        }
+        WindowSpec { size, step, label: WindowLabel::Majority, include_last: false }
     }
 
     /// Checks size and step.
@@ -116,11 +108,7 @@ fn one() -> usize {
 impl ForecastSpec {
     /// Checks the sizes.
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [
-            ("lookback", self.lookback),
-            ("horizon", self.horizon),
-            ("step", self.step),
-        ] {
+        for (field, v) in [("lookback", self.lookback), ("horizon", self.horizon), ("step", self.step)] {
             if v == 0 {
                 return Err(Error::invalid(field, "must be at least 1"));
             }
@@ -143,14 +131,9 @@ impl Windows {
     /// (group) border.
     pub fn classify(data: &Dataset, spec: &WindowSpec) -> Result<Windows> {
         spec.validate()?;
-        Ok(Windows::over(
-            &data.segments(),
-            spec.size,
-            spec.size,
-            spec.step,
-            spec.include_last,
-            |r| data.labels().map(|l| spec.label.apply(&l[r])),
-        ))
+        Ok(Windows::over(&data.segments(), spec.size, spec.size, spec.step, spec.include_last, |r| {
+            data.labels().map(|l| spec.label.apply(&l[r]))
+        }))
     }
 
     /// Forecasting windows: the window spans `lookback + horizon` rows; its
@@ -158,17 +141,9 @@ impl Windows {
     pub fn forecast(data: &Dataset, spec: &ForecastSpec) -> Result<Windows> {
         spec.validate()?;
         let span = spec.lookback + spec.horizon;
-        Ok(Windows::over(
-            &data.segments(),
-            spec.lookback,
-            span,
-            spec.step,
-            true,
-            |r| {
-                data.labels()
-                    .map(|l| WindowLabel::Any.apply(&l[r.start + spec.lookback..r.end]))
-            },
-        ))
+        Ok(Windows::over(&data.segments(), spec.lookback, span, spec.step, true, |r| {
+            data.labels().map(|l| WindowLabel::Any.apply(&l[r.start + spec.lookback..r.end]))
+        }))
     }
 
     /// Windows of `span` rows (the first `input` of them are the model input)
@@ -195,12 +170,7 @@ impl Windows {
                 start += step;
             }
         }
-        Windows {
-            starts,
-            input,
-            span,
-            labels: any_label.then_some(labels),
-        }
+        Windows { starts, input, span, labels: any_label.then_some(labels) }
     }
 
     /// Number of windows.
@@ -271,13 +241,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn series(n: usize, labels: Vec<u8>) -> Dataset {
-        Dataset::from_parts(
-            vec!["v".into()],
-            (0..n).map(|i| i as f32).collect(),
-            None,
-            Some(labels),
-        )
-        .unwrap()
+        Dataset::from_parts(vec!["v".into()], (0..n).map(|i| i as f32).collect(), None, Some(labels)).unwrap()
     }
 
     #[test]
@@ -285,25 +249,14 @@ mod tests {
         let d = series(10, vec![0; 10]);
         let w = Windows::classify(&d, &WindowSpec::new(4, 2)).unwrap();
         assert_eq!(w.starts(), &[0, 2, 4]);
-        let w = Windows::classify(
-            &d,
-            &WindowSpec {
-                include_last: true,
-                ..WindowSpec::new(4, 2)
-            },
-        )
-        .unwrap();
+        let w = Windows::classify(&d, &WindowSpec { include_last: true, ..WindowSpec::new(4, 2) }).unwrap();
         assert_eq!(w.starts(), &[0, 2, 4, 6]);
         assert_eq!(d.rows(w.rows(3)), &[6.0, 7.0, 8.0, 9.0]);
     }
 
     #[test]
     fn label_rules() {
-        assert_eq!(
-            WindowLabel::Majority.apply(&[0, 1, 1, 0]),
-            0,
-            "a tie is normal"
-        );
+        assert_eq!(WindowLabel::Majority.apply(&[0, 1, 1, 0]), 0, "a tie is normal");
         assert_eq!(WindowLabel::Majority.apply(&[0, 1, 1]), 1);
         assert_eq!(WindowLabel::Any.apply(&[0, 0, 1, 0]), 1);
         assert_eq!(WindowLabel::Any.apply(&[0, 0]), 0);
@@ -314,15 +267,7 @@ mod tests {
     #[test]
     fn forecast_windows() {
         let d = series(6, vec![0, 0, 0, 0, 1, 0]);
-        let w = Windows::forecast(
-            &d,
-            &ForecastSpec {
-                lookback: 3,
-                horizon: 1,
-                step: 1,
-            },
-        )
-        .unwrap();
+        let w = Windows::forecast(&d, &ForecastSpec { lookback: 3, horizon: 1, step: 1 }).unwrap();
         assert_eq!(w.starts(), &[0, 1, 2]);
         assert_eq!(w.labels(), Some(&[0u8, 1, 0][..]));
         assert_eq!(w.input_rows(1), 1..4);
@@ -334,17 +279,7 @@ mod tests {
         let d = series(3, vec![0; 3]);
         assert!(Windows::classify(&d, &WindowSpec::new(0, 1)).is_err());
         assert!(Windows::classify(&d, &WindowSpec::new(2, 0)).is_err());
-        assert!(
-            Windows::forecast(
-                &d,
-                &ForecastSpec {
-                    lookback: 2,
-                    horizon: 0,
-                    step: 1
-                }
-            )
-            .is_err()
-        );
+        assert!(Windows::forecast(&d, &ForecastSpec { lookback: 2, horizon: 0, step: 1 }).is_err());
     }
 
     proptest! {

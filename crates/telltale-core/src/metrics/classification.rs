@@ -19,28 +19,17 @@ pub struct Confusion {
 }
 
 fn ratio(num: usize, den: usize) -> f64 {
-    if den == 0 {
-        0.0
-    } else {
-        num as f64 / den as f64
-    }
+    if den == 0 { 0.0 } else { num as f64 / den as f64 }
 }
 
 fn f1(precision: f64, recall: f64) -> f64 {
-    if precision + recall == 0.0 {
-        0.0
-    } else {
-        2.0 * precision * recall / (precision + recall)
-    }
+    if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) }
 }
 
 /// Checks that labels and another per-item slice line up.
 pub(crate) fn check_lengths(labels: usize, other: usize, what: &str) -> Result<()> {
     if labels != other {
-        return Err(Error::invalid(
-            what,
-            format!("{other} values for {labels} labels"),
-        ));
+        return Err(Error::invalid(what, format!("{other} values for {labels} labels")));
     }
     Ok(())
 }
@@ -104,12 +93,7 @@ impl Confusion {
 
     /// The counts with classes swapped (class 0 positive).
     pub fn swapped(&self) -> Confusion {
-        Confusion {
-            tp: self.tn,
-            fp: self.fn_,
-            tn: self.tp,
-            fn_: self.fp,
-        }
+        Confusion { tp: self.tn, fp: self.fn_, tn: self.tp, fn_: self.fp }
     }
 }
 
@@ -128,12 +112,7 @@ pub struct ClassMetrics {
 
 impl ClassMetrics {
     fn of(c: &Confusion) -> ClassMetrics {
-        ClassMetrics {
-            precision: c.precision(),
-            recall: c.recall(),
-            f1: c.f1(),
-            support: c.tp + c.fn_,
-        }
+        ClassMetrics { precision: c.precision(), recall: c.recall(), f1: c.f1(), support: c.tp + c.fn_ }
     }
 }
 
@@ -167,10 +146,7 @@ impl ClassificationReport {
         let (w0, w1) = if total == 0 {
             (0.0, 0.0)
         } else {
-            (
-                normal.support as f64 / total as f64,
-                anomalous.support as f64 / total as f64,
-            )
+            (normal.support as f64 / total as f64, anomalous.support as f64 / total as f64)
         };
         ClassificationReport {
             normal,
@@ -189,15 +165,7 @@ mod tests {
     #[test]
     fn counts_and_rates() {
         let c = Confusion::from_scores(&[1, 1, 0, 0, 1], &[0.9, 0.5, 0.5, 0.1, 0.2], 0.5).unwrap();
-        assert_eq!(
-            c,
-            Confusion {
-                tp: 2,
-                fp: 1,
-                tn: 1,
-                fn_: 1
-            }
-        );
+        assert_eq!(c, Confusion { tp: 2, fp: 1, tn: 1, fn_: 1 });
         assert_eq!(c.accuracy(), 0.6);
         assert!((c.precision() - 2.0 / 3.0).abs() < 1e-12);
         assert!((c.recall() - 2.0 / 3.0).abs() < 1e-12);

@@ -63,22 +63,12 @@ impl EventMetrics {
         let truth = segments(labels);
         let flagged: Vec<u8> = flags.iter().map(|&f| u8::from(f)).collect();
         let runs = segments(&flagged);
-        let detected = truth
-            .iter()
-            .filter(|t| flags[(*t).clone()].iter().any(|&f| f))
-            .count();
-        let false_runs = runs
-            .iter()
-            .filter(|r| labels[(*r).clone()].iter().all(|&l| l == 0))
-            .count();
+        let detected = truth.iter().filter(|t| flags[(*t).clone()].iter().any(|&f| f)).count();
+        let false_runs = runs.iter().filter(|r| labels[(*r).clone()].iter().all(|&l| l == 0)).count();
         let den = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = den(detected, detected + false_runs);
         let recall = den(detected, truth.len());
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
+        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
         let c = Confusion::from_flags(labels, flags)?;
         let pct = |a: usize, b: usize| 100.0 * den(a, a + b);
         Ok(EventMetrics {
@@ -109,14 +99,9 @@ mod tests {
     #[test]
     fn event_scores() {
         let labels = [0, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0];
-        let flags = [
-            false, false, true, false, false, true, false, false, false, false, true, true,
-        ];
+        let flags = [false, false, true, false, false, true, false, false, false, false, true, true];
         let m = EventMetrics::new(&labels, &flags).unwrap();
-        assert_eq!(
-            (m.events, m.detected, m.flagged_runs, m.false_runs),
-            (2, 1, 3, 2)
-        );
+        assert_eq!((m.events, m.detected, m.flagged_runs, m.false_runs), (2, 1, 3, 2));
         assert!((m.precision - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(m.recall, 0.5);
         assert!((m.f1 - 0.4).abs() < 1e-12);

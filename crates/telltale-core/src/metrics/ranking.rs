@@ -10,10 +10,7 @@ use crate::metrics::classification::check_lengths;
 fn binary_clf_curve(labels: &[u8], scores: &[f64]) -> Result<Vec<(f64, f64, f64)>> {
     check_lengths(labels.len(), scores.len(), "scores")?;
     if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(Error::invalid(
-            "scores",
-            format!("score {} is {}", i + 1, scores[i]),
-        ));
+        return Err(Error::invalid("scores", format!("score {} is {}", i + 1, scores[i])));
     }
     let mut order: Vec<usize> = (0..scores.len()).collect();
     // Stable sort, descending: equal scores keep their order as in scikit-learn.
@@ -66,11 +63,7 @@ pub fn roc_curve(labels: &[u8], scores: &[f64]) -> Result<(Vec<f64>, Vec<f64>, V
 pub fn roc_auc(labels: &[u8], scores: &[f64]) -> Result<f64> {
     both_classes(labels, "ROC-AUC")?;
     let (fpr, tpr, _) = roc_curve(labels, scores)?;
-    Ok(fpr
-        .windows(2)
-        .zip(tpr.windows(2))
-        .map(|(x, y)| (x[1] - x[0]) * (y[1] + y[0]) / 2.0)
-        .sum())
+    Ok(fpr.windows(2).zip(tpr.windows(2)).map(|(x, y)| (x[1] - x[0]) * (y[1] + y[0]) / 2.0).sum())
 }
 
 /// Precision-recall curve: (precision, recall, thresholds) from the highest
@@ -113,19 +106,13 @@ mod tests {
         assert_eq!(roc_auc(&[0, 0, 1, 1], &[0.9, 0.8, 0.2, 0.1]).unwrap(), 0.0);
         assert_eq!(roc_auc(&[0, 1, 0, 1], &[0.5; 4]).unwrap(), 0.5);
         assert_eq!(average_precision(&[0, 1, 0, 1], &[0.5; 4]).unwrap(), 0.5);
-        assert_eq!(
-            average_precision(&[0, 0, 1, 1], &[0.1, 0.2, 0.8, 0.9]).unwrap(),
-            1.0
-        );
+        assert_eq!(average_precision(&[0, 0, 1, 1], &[0.1, 0.2, 0.8, 0.9]).unwrap(), 1.0);
     }
 
     #[test]
     fn one_class_is_undefined() {
         let e = roc_auc(&[1, 1], &[0.1, 0.2]).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "ROC-AUC is undefined: only one class is present (2 items, all anomalous)"
-        );
+        assert_eq!(e, "ROC-AUC is undefined: only one class is present (2 items, all anomalous)");
         assert!(average_precision(&[0, 0], &[0.1, 0.2]).is_err());
         assert!(roc_auc(&[0, 1], &[0.1, f64::NAN]).is_err());
     }

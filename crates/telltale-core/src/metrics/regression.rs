@@ -9,25 +9,14 @@ use crate::metrics::classification::check_lengths;
 pub fn rmse(actual: &[f64], predicted: &[f64]) -> Result<f64> {
     check_lengths(actual.len(), predicted.len(), "predictions")?;
     let n = actual.len().max(1) as f64;
-    Ok((actual
-        .iter()
-        .zip(predicted)
-        .map(|(a, p)| (a - p) * (a - p))
-        .sum::<f64>()
-        / n)
-        .sqrt())
+    Ok((actual.iter().zip(predicted).map(|(a, p)| (a - p) * (a - p)).sum::<f64>() / n).sqrt())
 }
 
 /// Mean absolute error.
 pub fn mae(actual: &[f64], predicted: &[f64]) -> Result<f64> {
     check_lengths(actual.len(), predicted.len(), "predictions")?;
     let n = actual.len().max(1) as f64;
-    Ok(actual
-        .iter()
-        .zip(predicted)
-        .map(|(a, p)| (a - p).abs())
-        .sum::<f64>()
-        / n)
+    Ok(actual.iter().zip(predicted).map(|(a, p)| (a - p).abs()).sum::<f64>() / n)
 }
 
 /// RMSE and MAE per channel and over all channels of a multichannel forecast.
@@ -47,9 +36,7 @@ impl ForecastErrors {
     /// Errors of row-major `predicted` against `actual`, `channels` columns.
     pub fn new(actual: &[f64], predicted: &[f64], channels: usize) -> Result<ForecastErrors> {
         check_lengths(actual.len(), predicted.len(), "predictions")?;
-        let column = |v: &[f64], c: usize| -> Vec<f64> {
-            v.iter().skip(c).step_by(channels.max(1)).copied().collect()
-        };
+        let column = |v: &[f64], c: usize| -> Vec<f64> { v.iter().skip(c).step_by(channels.max(1)).copied().collect() };
         let mut rmse_c = Vec::with_capacity(channels);
         let mut mae_c = Vec::with_capacity(channels);
         for c in 0..channels {
