@@ -130,7 +130,9 @@ fn sampling(column: String, ts: &[i64]) -> Sampling {
 pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
     let spec: DataSpec = args.data.spec();
     let table = Table::read(&args.file, &CsvOptions { separator: args.data.separator.map(|c| c as u8) })?;
+    tracing::info!(file = %args.file.display(), rows = table.n_rows(), columns = table.columns().len(), "read table");
     let data = Dataset::from_table(&table, &spec)?;
+    tracing::info!(features = ?data.features(), kept = data.report().rows_kept, "cleaned");
     let ts_name = match &spec.timestamp {
         TimestampColumn::Named(n) => Some(n.clone()),
         TimestampColumn::Auto if data.timestamps().is_some() => table

@@ -37,6 +37,7 @@ pub(crate) struct Judgement {
 /// Computes the figures.
 pub(crate) fn judge(args: &MetricsArgs) -> Result<Judgement> {
     let table = Table::read(&args.input, &CsvOptions { separator: args.separator.map(|c| c as u8) })?;
+    tracing::info!(file = %args.input.display(), rows = table.n_rows(), "read scores");
     let labels = table.binary_labels(&args.label_col)?;
     let scores = table.complete_numeric(&args.score_col)?;
     if labels.is_empty() {

@@ -10,6 +10,7 @@ mod inspect;
 mod judge;
 mod output;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;

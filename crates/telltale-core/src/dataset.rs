@@ -177,9 +177,8 @@ impl Dataset {
         if feature_cols.is_empty() {
             return Err(Error::invalid("features", format!("{}: no numeric feature columns", path.display())));
         }
-        for &c in &feature_cols {
-            table.numeric(table.columns()[c].name())?;
-        }
+        let feature_values: Vec<&[f64]> =
+            feature_cols.iter().map(|&c| table.numeric(table.columns()[c].name())).collect::<Result<_>>()?;
 
         // Missing values: rows outer, columns inner, so an error names the first line.
         let mut checked: Vec<usize> = feature_cols.clone();
@@ -234,12 +233,8 @@ impl Dataset {
 
         let mut values = Vec::with_capacity(rows.len() * feature_cols.len());
         for &row in &rows {
-            for &c in &feature_cols {
-                let v = match table.columns()[c].data() {
-                    ColumnData::Numeric(v) => v[source_row(c, row)],
-                    ColumnData::Text(_) => unreachable!("features were checked numeric"),
-                };
-                values.push(v as f32);
+            for (&c, column) in feature_cols.iter().zip(&feature_values) {
+                values.push(column[source_row(c, row)] as f32);
             }
         }
 

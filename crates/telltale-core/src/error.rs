@@ -128,14 +128,12 @@ pub enum Error {
         hint: &'static str,
     },
 
-    /// A label rule could not be parsed.
-    #[error("label rule '{rule}': {message} (at character {pos})")]
+    /// A label rule could not be parsed, or does not fit the data's columns.
+    #[error("label rule '{rule}': {message}")]
     LabelRule {
         /// The rule as written.
         rule: String,
-        /// 1-based character position of the problem.
-        pos: usize,
-        /// What is wrong.
+        /// What is wrong, with the character position where the parser knows it.
         message: String,
     },
 

@@ -160,29 +160,25 @@ impl LabelRule {
                 Expr::Cmp(a, op, b) => {
                     let (a, b) = (operand(a, table)?, operand(b, table)?);
                     let numeric = |o: &BOperand| match o {
-                        BOperand::Column(_, n) => Some(*n),
-                        BOperand::Number(_) => Some(true),
-                        BOperand::Text(_) => Some(false),
+                        BOperand::Column(_, n) => *n,
+                        BOperand::Number(_) => true,
+                        BOperand::Text(_) => false,
                     };
                     if numeric(&a) != numeric(&b) {
                         // A text column compared with a number: name its first non-number.
                         for o in [&a, &b] {
                             if let BOperand::Column(idx, false) = o {
-                                let name = table.columns()[*idx].name();
-                                table.numeric(name)?;
+                                return Err(not_numeric(table, *idx, rule));
                             }
                         }
                         return Err(Error::LabelRule {
                             rule: rule.to_owned(),
-                            pos: 1,
                             message: "compares a number with text".into(),
                         });
                     }
-                    let text_order = numeric(&a) == Some(false) && !matches!(op, CmpOp::Eq | CmpOp::Ne);
-                    if text_order {
+                    if !numeric(&a) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
                         return Err(Error::LabelRule {
                             rule: rule.to_owned(),
-                            pos: 1,
                             message: "text can only be compared with == or !=".into(),
                         });
                     }
@@ -190,14 +186,10 @@ impl LabelRule {
                 }
                 Expr::Truthy(a) => match operand(a, table)? {
                     BOperand::Column(idx, true) => Bound::Truthy(idx),
-                    BOperand::Column(idx, false) => {
-                        table.numeric(table.columns()[idx].name())?;
-                        unreachable!("a text column fails numeric()")
-                    }
+                    BOperand::Column(idx, false) => return Err(not_numeric(table, idx, rule)),
                     _ => {
                         return Err(Error::LabelRule {
                             rule: rule.to_owned(),
-                            pos: 1,
                             message: "a literal alone is not a condition".into(),
                         });
                     }
@@ -206,6 +198,15 @@ impl LabelRule {
         }
         walk(&self.expr, table, &self.text)
     }
+}
+
+/// The error for text column `idx` used as a number: its first non-numeric cell.
+fn not_numeric(table: &Table, idx: usize, rule: &str) -> Error {
+    let name = table.columns()[idx].name();
+    table.numeric(name).err().unwrap_or_else(|| Error::LabelRule {
+        rule: rule.to_owned(),
+        message: format!("column '{name}' is not numeric"),
+    })
 }
 
 /// A cell value handed to [`LabelRule::evaluate`].
@@ -294,7 +295,15 @@ impl Tok {
             Tok::Ident(s) => s.clone(),
             Tok::Number(v) => v.to_string(),
             Tok::Text(s) => format!("'{s}'"),
-            Tok::Op(op) => format!("{op:?}"),
+            Tok::Op(op) => match op {
+                CmpOp::Eq => "==",
+                CmpOp::Ne => "!=",
+                CmpOp::Lt => "<",
+                CmpOp::Le => "<=",
+                CmpOp::Gt => ">",
+                CmpOp::Ge => ">=",
+            }
+            .into(),
             Tok::And => "&&".into(),
             Tok::Or => "||".into(),
             Tok::Not => "!".into(),
@@ -305,7 +314,7 @@ impl Tok {
 }
 
 fn rule_err(rule: &str, at: usize, message: String) -> Error {
-    Error::LabelRule { rule: rule.to_owned(), pos: at + 1, message }
+    Error::LabelRule { rule: rule.to_owned(), message: format!("{message} (at character {})", at + 1) }
 }
 
 fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
@@ -507,6 +516,10 @@ mod tests {
         assert!(msg("a == 'x").contains("unclosed '"));
         assert!(msg("b < 'y'").contains("only be compared with == or !="));
         assert!(msg("1").contains("a literal alone"));
+        assert_eq!(
+            msg("a == == 1"),
+            "label rule 'a == == 1': expected a column or a value, found '==' (at character 6)"
+        );
     }
 
     #[test]

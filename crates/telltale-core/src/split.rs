@@ -359,10 +359,10 @@ pub fn kfold_blocked(windows: &Windows, k: usize, purge: usize) -> Result<Vec<Fo
         let test: Vec<usize> = order[pos..pos + len].to_vec();
         let lo = windows.starts()[test[0]];
         let hi = test.iter().map(|&i| windows.rows(i).end).max().unwrap_or(lo);
+        // Test windows lie inside [lo, hi), so this also leaves them out.
         let train = order
             .iter()
             .copied()
-            .filter(|i| !test.contains(i))
             .filter(|&i| {
                 let r = windows.rows(i);
                 r.end + purge <= lo || r.start >= hi + purge
@@ -484,7 +484,12 @@ mod tests {
             let lo = w.starts()[f.test[0]];
             let hi = f.test.iter().map(|&i| w.rows(i).end).max().unwrap();
             assert!(f.train.iter().all(|&i| w.rows(i).end + 4 <= lo || w.starts()[i] >= hi + 4));
+            assert!(f.train.iter().all(|i| !f.test.contains(i)));
+            assert!(!f.train.is_empty());
         }
+        let mut tested: Vec<usize> = kfold_blocked(&w, 4, 4).unwrap().into_iter().flat_map(|f| f.test).collect();
+        tested.sort_unstable();
+        assert_eq!(tested, (0..w.len()).collect::<Vec<_>>(), "each window is tested exactly once");
     }
 
     #[test]
