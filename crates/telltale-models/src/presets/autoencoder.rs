@@ -155,14 +155,14 @@ impl ConvAeConfig {
         positive(&format!("{prefix}.filters[0]"), self.filters[0])?;
         positive(&format!("{prefix}.filters[1]"), self.filters[1])?;
         positive(&format!("{prefix}.kernel"), self.kernel)?;
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(crate::Error::config(
                 format!("{prefix}.kernel"),
                 format!("{} must be odd (\"same\" padding)", self.kernel),
             ));
         }
         rate(&format!("{prefix}.dropout"), self.dropout)?;
-        if steps % 4 != 0 || steps == 0 {
+        if !steps.is_multiple_of(4) || steps == 0 {
             return Err(crate::Error::config(
                 "window.size",
                 format!("conv-ae needs a multiple of 4 steps, not {steps}"),

@@ -247,6 +247,7 @@ pub enum Net {
 
 /// What a network returns, by task.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum NetOutput {
     /// Logits of the anomalous class `[batch, 1]`, with an optional
     /// reconstruction `[batch, steps, channels]` (anomalynet).
