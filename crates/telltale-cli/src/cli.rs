@@ -25,8 +25,102 @@ pub(crate) enum Command {
     Inspect(InspectArgs),
     /// Judge any detector's scores against labels (point-wise and event-level).
     Metrics(MetricsArgs),
+    /// Train a model from an experiment configuration (TOML).
+    Train(TrainArgs),
+    /// Score a data file with a trained model and report its figures.
+    Evaluate(EvaluateArgs),
+    /// Flag anomalous windows of a data file with a trained model.
+    Detect(DetectArgs),
     /// Run the main job on the bundled accelerometer data.
     Demo(DemoArgs),
+}
+
+/// Where to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DeviceArg {
+    /// burn's CPU backend (Flex).
+    Cpu,
+    /// burn's CUDA backend, first GPU (needs the `cuda` build feature).
+    Cuda,
+}
+
+/// `telltale train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The experiment configuration.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+
+    /// Model directory to write (default: runs/<name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale evaluate`.
+#[derive(Debug, Args)]
+pub(crate) struct EvaluateArgs {
+    /// The model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Data file (default: the file the model was trained on).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Score only this part of the model's own split (recomputed from its seed).
+    #[arg(long, value_enum)]
+    pub split: Option<PartArg>,
+
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A part of a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PartArg {
+    /// Training windows.
+    Train,
+    /// Validation windows.
+    Val,
+    /// Test windows.
+    Test,
+}
+
+/// `telltale detect`.
+#[derive(Debug, Args)]
+pub(crate) struct DetectArgs {
+    /// The model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Data file to scan.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+
+    /// Write every window's row to this CSV (default: only flagged windows to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How to read a CSV sensor log into a dataset.
@@ -89,6 +183,7 @@ impl DataArgs {
             epoch_unit: Default::default(),
             label,
             groups: self.group.clone(),
+            factors: Vec::new(),
             missing: self.missing,
             separator: self.separator,
         }

@@ -6,9 +6,13 @@
 
 mod cli;
 mod demo;
+mod detect;
+mod device;
+mod evaluate;
 mod inspect;
 mod judge;
 mod output;
+mod train;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -17,6 +21,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
+
+/// mimalloc keeps freed pages for reuse: burn allocates a fresh buffer per
+/// tensor, and the system allocator returns large ones to the kernel at
+/// once, paying page faults on every operation (4x slower matmuls here).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code for bad arguments or configuration (clap uses it too).
 const EXIT_USAGE: u8 = 2;
@@ -40,7 +50,10 @@ fn init_logging(verbose: u8) {
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {
-    match err.downcast_ref::<telltale_core::Error>() {
+    if let Some(e) = err.downcast_ref::<telltale_core::Error>() {
+        return if e.is_data_error() { EXIT_DATA } else { EXIT_USAGE };
+    }
+    match err.downcast_ref::<telltale_models::Error>() {
         Some(e) if e.is_data_error() => EXIT_DATA,
         Some(_) => EXIT_USAGE,
         None => 1,
@@ -54,6 +67,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Metrics(args) => judge::run(args),
+        Command::Train(args) => train::run_train(args),
+        Command::Evaluate(args) => evaluate::run_evaluate(args),
+        Command::Detect(args) => detect::run_detect(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

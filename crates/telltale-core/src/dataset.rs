@@ -87,6 +87,9 @@ pub struct DataSpec {
     pub label: Option<LabelSource>,
     /// Columns whose change starts a new group: windows never cross one.
     pub groups: Vec<String>,
+    /// Columns kept as factors for reports and hold-out splits, without
+    /// splitting windows (e.g. the fan speed of seed 000's windows).
+    pub factors: Vec<String>,
     /// Missing-value policy for every column used.
     pub missing: MissingPolicy,
     /// Field separator; detected when absent.
@@ -129,6 +132,7 @@ pub struct Dataset {
     timestamps: Option<Vec<i64>>,
     labels: Option<Vec<u8>>,
     groups: Vec<Factor>,
+    factors: Vec<Factor>,
     lines: Vec<u64>,
     report: CleaningReport,
 }
@@ -154,6 +158,7 @@ impl Dataset {
             None => Vec::new(),
         };
         let group_cols: Vec<usize> = spec.groups.iter().map(|c| table.index_of(c)).collect::<Result<_>>()?;
+        let factor_cols: Vec<usize> = spec.factors.iter().map(|c| table.index_of(c)).collect::<Result<_>>()?;
         for name in &spec.exclude {
             table.index_of(name)?;
         }
@@ -167,6 +172,7 @@ impl Dataset {
                         && Some(*i) != ts_col
                         && !rule_cols.contains(i)
                         && !group_cols.contains(i)
+                        && !factor_cols.contains(i)
                         && !spec.exclude.iter().any(|e| e == c.name())
                 })
                 .map(|(i, _)| i)
@@ -182,7 +188,7 @@ impl Dataset {
 
         // Missing values: rows outer, columns inner, so an error names the first line.
         let mut checked: Vec<usize> = feature_cols.clone();
-        for &c in rule_cols.iter().chain(&group_cols).chain(ts_col.iter()) {
+        for &c in rule_cols.iter().chain(&group_cols).chain(&factor_cols).chain(ts_col.iter()) {
             if !checked.contains(&c) {
                 checked.push(c);
             }
@@ -265,6 +271,7 @@ impl Dataset {
         };
 
         let groups = group_cols.iter().map(|&c| factor(table, c, &rows, &source_row)).collect();
+        let factors = factor_cols.iter().map(|&c| factor(table, c, &rows, &source_row)).collect();
 
         let report = CleaningReport {
             rows_read: n,
@@ -284,6 +291,7 @@ impl Dataset {
             timestamps,
             labels,
             groups,
+            factors,
             lines: rows.iter().map(|&r| table.line(r)).collect(),
             report,
         })
@@ -311,6 +319,7 @@ impl Dataset {
             timestamps,
             labels,
             groups: Vec::new(),
+            factors: Vec::new(),
             lines: (2..n as u64 + 2).collect(),
             report: CleaningReport { rows_read: n, rows_kept: n, ..Default::default() },
         })
@@ -367,9 +376,9 @@ impl Dataset {
         &self.groups
     }
 
-    /// The factor of group column `name`.
+    /// The factor of column `name`, among the groups and the other factors.
     pub fn group(&self, name: &str) -> Option<&Factor> {
-        self.groups.iter().find(|g| g.name == name)
+        self.groups.iter().chain(&self.factors).find(|g| g.name == name)
     }
 
     /// Source line of every row (for messages and outputs that point back).
@@ -482,6 +491,11 @@ mod tests {
         assert_eq!(d.labels(), Some(&[0u8, 1, 1][..]));
         assert_eq!(d.segments(), vec![0..2, 2..3]);
         assert_eq!(d.group("pctid").unwrap().levels, vec!["20", "25"]);
+        let spec = DataSpec { label: rule("wconfid != 1"), factors: vec!["pctid".into()], ..Default::default() };
+        let d = load("wconfid,pctid,x,y\n1,20,0.5,1\n2,20,0.25,2\n2,25,1,3\n", &spec).unwrap();
+        assert_eq!(d.segments(), vec![0..3], "factors do not split windows");
+        assert_eq!(d.group("pctid").unwrap().codes, vec![0, 0, 1]);
+        assert_eq!(d.features(), &["x", "y"]);
         assert_eq!(d.rows(1..2), &[0.25, 2.0]);
         assert_eq!(d.lines(), &[2, 3, 4]);
     }

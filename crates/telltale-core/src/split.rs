@@ -247,7 +247,10 @@ fn group_holdout(
     seed: u64,
 ) -> Result<Split> {
     let factor = data.group(column).ok_or_else(|| {
-        Error::invalid("split column", format!("'{column}' is not a group column of the data; add it to groups"))
+        Error::invalid(
+            "split column",
+            format!("'{column}' is not a group or factor column of the data; add it to groups"),
+        )
     })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut free: Vec<usize> = (0..factor.levels.len()).collect();

@@ -4,10 +4,18 @@
 //! as a preset ([`presets`]), the layers they are built from ([`layers`]),
 //! and the fused CPU operations that make them fast ([`ops`]).
 
+pub mod artifact;
+pub mod baselines;
+pub mod config;
 pub mod error;
+pub mod eval;
 pub mod layers;
 pub mod ops;
+pub mod pipeline;
 pub mod presets;
+pub mod samples;
+pub mod score;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use presets::{Net, NetConfig, NetDims, NetOutput, Task};

@@ -6,7 +6,7 @@
 //! | `cnn-lstm` | 000 | classify windows |
 //! | `conv-lstm3` | 001 | classify windows |
 //! | `lstm-forecast`, `gru-forecast`, `tcn-forecast` | 002 | forecast the next steps |
-//! | `dense-ae`, `lstm-ae`, `conv-ae` | 003, 004, SKAB | reconstruct normal windows |
+//! | `dense-ae`, `lstm-ae`, `conv-ae` | 003, 004, SKAB | novelty: reconstruct normal windows |
 //! | `attention-lstm` | 004 | classify windows |
 //! | `anomalynet` | 003 | classify windows (with an autoencoder inside) |
 
@@ -35,8 +35,10 @@ pub enum Task {
     /// Predict the next steps; a reading is anomalous when it leaves the
     /// prediction ± k·(std of the recent readings + ε) (seed 002).
     Forecast,
-    /// Reconstruct normal windows; the score is the reconstruction error.
-    Reconstruct,
+    /// Learn what normal windows look like and score how far a window is
+    /// from them: autoencoders by reconstruction error; Isolation Forest,
+    /// One-Class SVM, PCA and k-sigma by their own measures.
+    Novelty,
 }
 
 /// A neural preset and its hyperparameters.
@@ -177,7 +179,7 @@ impl NetConfig {
             | NetConfig::AttentionLstm(_)
             | NetConfig::Anomalynet(_) => Task::Classify,
             NetConfig::LstmForecast(_) | NetConfig::GruForecast(_) | NetConfig::TcnForecast(_) => Task::Forecast,
-            NetConfig::DenseAe(_) | NetConfig::LstmAe(_) | NetConfig::ConvAe(_) => Task::Reconstruct,
+            NetConfig::DenseAe(_) | NetConfig::LstmAe(_) | NetConfig::ConvAe(_) => Task::Novelty,
         }
     }
 
@@ -321,7 +323,7 @@ mod tests {
                     }
                 }
                 (Task::Forecast, NetOutput::Forecast(f)) => assert_eq!(f.dims(), [5, 2, 4], "{}", cfg.name()),
-                (Task::Reconstruct, NetOutput::Reconstruction(r)) => assert_eq!(r.dims(), [5, 24, 4], "{}", cfg.name()),
+                (Task::Novelty, NetOutput::Reconstruction(r)) => assert_eq!(r.dims(), [5, 24, 4], "{}", cfg.name()),
                 (task, _) => panic!("{}: output does not match task {task:?}", cfg.name()),
             }
         }

@@ -1,0 +1,17 @@
+//! The compute device behind `--device`.
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+
+use crate::cli::DeviceArg;
+
+/// The burn device for `arg`.
+pub(crate) fn device(arg: DeviceArg) -> Result<Device> {
+    match arg {
+        DeviceArg::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "cuda")]
+        DeviceArg::Cuda => Ok(Device::cuda(0)),
+        #[cfg(not(feature = "cuda"))]
+        DeviceArg::Cuda => bail!("this telltale was built without CUDA support; rebuild with `--features cuda`"),
+    }
+}
