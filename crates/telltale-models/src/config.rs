@@ -41,13 +41,28 @@ use crate::presets::{NetConfig, PRESETS, Task};
 use crate::train::TrainConfig;
 
 /// Where the data comes from and how to read it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read from one table: `path` and the fields of [`DataSpec`]; an unknown
+/// key is an error naming it (serde's `flatten` would let it pass silently).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataConfig {
     /// The CSV file.
     pub path: PathBuf,
     /// Columns, label, groups, missing values (see [`DataSpec`]).
     #[serde(flatten)]
     pub spec: DataSpec,
+}
+
+impl<'de> Deserialize<'de> for DataConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let path = table.remove("path").ok_or_else(|| D::Error::custom("data.path: missing"))?;
+        let path: PathBuf = serde_json::from_value(path).map_err(|e| D::Error::custom(format!("data.path: {e}")))?;
+        let spec: DataSpec = serde_json::from_value(serde_json::Value::Object(table))
+            .map_err(|e| D::Error::custom(format!("data: {e}")))?;
+        Ok(DataConfig { path, spec })
+    }
 }
 
 /// Window sizes: `size`/`step` for classifiers and autoencoders,
