@@ -42,6 +42,7 @@ pub mod label;
 pub mod metrics;
 pub mod scaler;
 pub mod split;
+pub mod synthetic;
 pub mod table;
 pub mod threshold;
 pub mod timestamp;

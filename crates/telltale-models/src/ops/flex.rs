@@ -31,10 +31,9 @@ pub(crate) fn dims3(shape: &Shape) -> [usize; 3] {
     [shape[0], shape[1], shape[2]]
 }
 
-/// Rows per parallel chunk: `rows` split evenly over the thread pool.
-pub(crate) fn chunk_rows(rows: usize) -> usize {
-    rows.div_ceil(rayon::current_num_threads().max(1)).max(1)
-}
+/// Batch rows per parallel chunk. Fixed, not derived from the thread count,
+/// so partial sums (and so trained weights) are the same on any machine.
+pub(crate) const CHUNK_ROWS: usize = 16;
 
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`; `dst` is row-major with row stride
 /// `dst_rs`, the operands are read through (row, column) element strides.

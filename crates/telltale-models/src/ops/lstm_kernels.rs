@@ -19,7 +19,7 @@ use burn::backend::{Backend, Flex, FloatDType, Shape, Slice, TensorMetadata};
 use rayon::prelude::*;
 
 use super::act::{sigmoid, tanh};
-use super::flex::{all_f32, chunk_rows, dims3, matmul, tensor, values};
+use super::flex::{CHUNK_ROWS, all_f32, dims3, matmul, tensor, values};
 use super::prim::{block, one_minus, range, stack, step};
 use super::simd::simd_dispatch;
 
@@ -184,7 +184,7 @@ fn flex_forward(xproj: &FlexTensor, w_hh: &FlexTensor, train: bool) -> LstmCache
     let mut h = vec![0f32; b * t * hd];
     let mut c = vec![0f32; if train { b * t * hd } else { 0 }];
     let mut acts = vec![0f32; if train { b * t * g } else { 0 }];
-    let rows = chunk_rows(b);
+    let rows = CHUNK_ROWS;
     let dims = Dims { t, hd };
     if train {
         h.par_chunks_mut(rows * t * hd)
@@ -210,7 +210,7 @@ fn flex_backward(cache: &LstmCache<Flex>, w_hh: &FlexTensor, grad_h: &FlexTensor
     let hd = g / 4;
     let (acts, c, h, w, dh) = (values(&cache.acts), values(&cache.c), values(&cache.h), values(w_hh), values(grad_h));
     let mut dx = vec![0f32; b * t * g];
-    let rows = chunk_rows(b);
+    let rows = CHUNK_ROWS;
     let dims = Dims { t, hd };
     let partial: Vec<Vec<f32>> = dx
         .par_chunks_mut(rows * t * g)
