@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Evaluate(EvaluateArgs),
     /// Flag anomalous windows of a data file with a trained model.
     Detect(DetectArgs),
+    /// Grid search with k-fold cross-validation (the configuration's [tune] section).
+    Tune(TuneArgs),
     /// Run the main job on the bundled accelerometer data.
     Demo(DemoArgs),
 }
@@ -54,6 +56,22 @@ pub(crate) struct TrainArgs {
     /// Model directory to write (default: runs/<name>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale tune`.
+#[derive(Debug, Args)]
+pub(crate) struct TuneArgs {
+    /// The experiment configuration, with a [tune] section.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
 
     /// Where to train.
     #[arg(long, value_enum, default_value = "cpu")]

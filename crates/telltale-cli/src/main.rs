@@ -13,6 +13,7 @@ mod inspect;
 mod judge;
 mod output;
 mod train;
+mod tune;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run_train(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Detect(args) => detect::run_detect(args),
+        Command::Tune(args) => tune::run_tune(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

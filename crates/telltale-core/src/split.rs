@@ -345,29 +345,31 @@ pub fn kfold_stratified(labels: &[u8], k: usize, seed: u64) -> Result<Vec<Fold>>
         .collect())
 }
 
-/// Blocked k-fold: `k` contiguous blocks in time order; each is the test part
-/// once, and training windows within `purge` rows of it are left out.
-pub fn kfold_blocked(windows: &Windows, k: usize, purge: usize) -> Result<Vec<Fold>> {
-    let n = windows.len();
+/// Blocked k-fold over windows `idx` of `windows`: `k` contiguous blocks in
+/// time order; each is the test part once, and training windows within
+/// `purge` rows of it are left out. Folds hold positions into `idx`.
+pub fn kfold_blocked(windows: &Windows, idx: &[usize], k: usize, purge: usize) -> Result<Vec<Fold>> {
+    let n = idx.len();
     if k < 2 || k > n {
         return Err(Error::invalid("folds", format!("{k} folds for {n} windows")));
     }
+    let start = |p: usize| windows.starts()[idx[p]];
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| windows.starts()[i]);
+    order.sort_by_key(|&p| start(p));
     let (base, extra) = (n / k, n % k);
     let mut folds = Vec::with_capacity(k);
     let mut pos = 0;
     for f in 0..k {
         let len = base + usize::from(f < extra);
         let test: Vec<usize> = order[pos..pos + len].to_vec();
-        let lo = windows.starts()[test[0]];
-        let hi = test.iter().map(|&i| windows.rows(i).end).max().unwrap_or(lo);
+        let lo = start(test[0]);
+        let hi = test.iter().map(|&p| windows.rows(idx[p]).end).max().unwrap_or(lo);
         // Test windows lie inside [lo, hi), so this also leaves them out.
         let train = order
             .iter()
             .copied()
-            .filter(|&i| {
-                let r = windows.rows(i);
+            .filter(|&p| {
+                let r = windows.rows(idx[p]);
                 r.end + purge <= lo || r.start >= hi + purge
             })
             .collect();
@@ -483,14 +485,15 @@ mod tests {
         assert!(seen.iter().all(|&s| s == 1));
         let d = labelled(labels);
         let w = Windows::classify(&d, &WindowSpec::new(4, 1)).unwrap();
-        for f in kfold_blocked(&w, 4, 4).unwrap() {
+        let all: Vec<usize> = (0..w.len()).collect();
+        for f in kfold_blocked(&w, &all, 4, 4).unwrap() {
             let lo = w.starts()[f.test[0]];
             let hi = f.test.iter().map(|&i| w.rows(i).end).max().unwrap();
             assert!(f.train.iter().all(|&i| w.rows(i).end + 4 <= lo || w.starts()[i] >= hi + 4));
             assert!(f.train.iter().all(|i| !f.test.contains(i)));
             assert!(!f.train.is_empty());
         }
-        let mut tested: Vec<usize> = kfold_blocked(&w, 4, 4).unwrap().into_iter().flat_map(|f| f.test).collect();
+        let mut tested: Vec<usize> = kfold_blocked(&w, &all, 4, 4).unwrap().into_iter().flat_map(|f| f.test).collect();
         tested.sort_unstable();
         assert_eq!(tested, (0..w.len()).collect::<Vec<_>>(), "each window is tested exactly once");
     }

@@ -225,6 +225,9 @@ pub struct ExperimentConfig {
     /// Extra figures.
     #[serde(default)]
     pub evaluate: EvaluateConfig,
+    /// A grid for `telltale tune`.
+    #[serde(default)]
+    pub tune: Option<crate::tune::TuneConfig>,
 }
 
 fn default_seed() -> u64 {

@@ -16,6 +16,7 @@ pub mod presets;
 pub mod samples;
 pub mod score;
 pub mod train;
+pub mod tune;
 
 pub use error::{Error, Result};
 pub use presets::{Net, NetConfig, NetDims, NetOutput, Task};

@@ -1,0 +1,153 @@
+//! `telltale train`, `evaluate`, `detect` and `tune` end to end on a slice of
+//! the bundled data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn telltale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
+}
+
+fn ok_json(o: &Output) -> Value {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("telltale-models-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch");
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().expect("utf-8").to_owned()
+    }
+
+    /// Fan speeds 70 % and 90 % of the bundled accelerometer data, and a config training on it.
+    fn experiment(&self, extra: &str) -> String {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv");
+        let text = std::fs::read_to_string(src).expect("bundled data");
+        let mut lines = text.lines();
+        let mut out = format!("{}\n", lines.next().expect("header"));
+        for line in lines.filter(|l| matches!(l.split(',').nth(1), Some("70" | "90"))) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        std::fs::write(self.0.join("acc.csv"), out).expect("write");
+        let config = format!(
+            "seed = 1\n[data]\npath = \"acc.csv\"\nfeatures = [\"x\", \"y\", \"z\"]\nlabel = \"wconfid != 1\"\nfactors = [\"pctid\"]\n\
+             [window]\nsize = 60\nstep = 30\n[split]\nkind = \"stratified\"\ntrain = 0.6\nval = 0.2\ntest = 0.2\nseed = 3\n\
+             [model]\npreset = \"cnn-lstm\"\nlstm_units = [16]\n[train]\nepochs = 3\npatience = 0\n[evaluate]\nby_group = \"pctid\"\n{extra}"
+        );
+        let path = self.path("exp.toml");
+        std::fs::write(&path, config).expect("write");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn train_evaluate_detect_round_trip() {
+    let s = Scratch::new("round");
+    let config = s.experiment("");
+    let model = s.path("model");
+    let j = ok_json(&telltale(&["train", "--config", &config, "--out", &model, "--json"]));
+    // Conv 3×3→64 (+ bias), LSTM 64→16 (input, recurrent kernels and one bias), dense 16→1.
+    assert_eq!(j["params"], (9 * 64 + 64) + (64 * 64 + 16 * 64 + 64) + (16 + 1));
+    assert_eq!(j["epochs"], 3);
+    assert!(j["median_epoch_seconds"].as_f64().expect("seconds") > 0.0);
+    assert_eq!(j["model_dir"], model.as_str());
+    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
+        let v = j["test"][key].as_f64().unwrap_or_else(|| panic!("test.{key}"));
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(j["test"]["by_group"][0], "pctid");
+
+    // The model directory reproduces its test figures exactly.
+    let e = ok_json(&telltale(&["evaluate", "--model", &model, "--split", "test", "--json"]));
+    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "tp", "fp", "tn", "fn"] {
+        assert_eq!(e[key], j["test"][key], "{key}");
+    }
+
+    // detect writes one row per window, with score, threshold and flag.
+    let out = s.path("detections.csv");
+    let d = ok_json(&telltale(&["detect", "--model", &model, "--data", &s.path("acc.csv"), "--out", &out, "--json"]));
+    let csv = std::fs::read_to_string(&out).expect("detections");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("window,first_line,last_line,start,end,score,threshold,flag,label,top_sensors"));
+    assert_eq!(lines.count() as u64, d["windows"].as_u64().expect("windows"));
+    // 3 configurations × 2 speeds × 3,000 rows; windows while start + 60 < 18,000.
+    assert_eq!(d["windows"], (18_000 - 61) / 30 + 1);
+    let flagged = d["flagged"].as_u64().expect("flagged");
+    assert_eq!(flagged as usize, d["anomalies"].as_array().expect("list").len());
+    assert!(flagged > 0);
+}
+
+#[test]
+fn tune_ranks_the_grid() {
+    let s = Scratch::new("tune");
+    let config =
+        s.experiment("[tune]\nfolds = 2\nmetric = \"roc-auc\"\n[tune.grid]\n\"train.learning_rate\" = [0.001, 0.01]\n");
+    let j = ok_json(&telltale(&["tune", "--config", &config, "--json"]));
+    let rows = j["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["mean"].as_f64() >= rows[1]["mean"].as_f64(), "best first");
+    assert_eq!(rows[0]["folds"].as_array().expect("folds").len(), 2);
+}
+
+fn fails(args: &[&str], code: i32, needle: &str) {
+    let o = telltale(args);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(needle), "{args:?}: expected {needle:?} in {}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn bad_configs_fail_before_any_work() {
+    let s = Scratch::new("bad");
+    s.experiment("");
+    let write = |name: &str, text: String| {
+        let p = s.path(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let good = std::fs::read_to_string(s.path("exp.toml")).expect("config");
+    let p = write("batch.toml", good.replace("epochs = 3", "epochs = 3\nbatch_size = 0"));
+    fails(&["train", "--config", &p], 2, "train.batch_size: must be at least 1");
+    let p = write("field.toml", good.replace("lstm_units = [16]", "lstm_unit = [16]"));
+    fails(&["train", "--config", &p], 2, "model.lstm_unit: unknown field");
+    let p = write("preset.toml", good.replace("cnn-lstm", "cnn-gru"));
+    fails(&["train", "--config", &p], 2, "unknown preset 'cnn-gru'");
+    let p = write("data.toml", good.replace("acc.csv", "missing.csv"));
+    fails(&["train", "--config", &p], 3, "missing.csv");
+    fails(&["train", "--config", &s.path("absent.toml")], 3, "absent.toml");
+}
+
+#[test]
+fn foreign_and_newer_model_directories_are_refused() {
+    let s = Scratch::new("artifact");
+    let config = s.experiment("");
+    let model = s.path("model");
+    ok_json(&telltale(&["train", "--config", &config, "--out", &model, "--json"]));
+    fails(&["evaluate", "--model", &s.path("nowhere")], 3, "not a telltale model directory");
+    let manifest = Path::new(&model).join("telltale-model.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replacen("\"version\": 1", "\"version\": 99", 1)).expect("write");
+    fails(&["evaluate", "--model", &model], 3, "written by a newer telltale (format version 99");
+    std::fs::write(&manifest, "{\"format\": \"something-else\"}").expect("write");
+    fails(&["evaluate", "--model", &model], 3, "not a telltale model manifest");
+}
