@@ -3,9 +3,10 @@ percentiles, computed by scikit-learn, numpy and pandas.
 
 Run (any recent scikit-learn; the versions used are recorded in the output):
     python3 -m venv /tmp/golden-env && /tmp/golden-env/bin/pip install scikit-learn pandas
-    /tmp/golden-env/bin/python tools/golden/make_golden.py > crates/telltale-core/tests/golden/sklearn.json
+    /tmp/golden-env/bin/python tools/golden/make_golden.py core > crates/telltale-core/tests/golden/sklearn.json
+    /tmp/golden-env/bin/python tools/golden/make_golden.py models > crates/telltale-models/tests/golden/baselines.json
 
-The Rust side is crates/telltale-core/tests/golden.rs.
+The Rust side is crates/telltale-core/tests/golden.rs and crates/telltale-models/tests/golden.rs.
 """
 import json
 import sys
@@ -151,6 +152,34 @@ def window_cases():
         out.append({"labels": y.tolist(), "size": size, "step": step, "starts": starts, "window_labels": labels})
     return out
 
+
+def baseline_cases():
+    """Isolation Forest's average path length, and PCA's T² and Q as
+    scikit-learn's PCA gives them (components explaining 90 % of the
+    variance, fitted on X, evaluated on Y)."""
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble._iforest import _average_path_length
+    ns = [1, 2, 3, 5, 10, 100, 256, 1000]
+    x = rng.normal(0, 1, (80, 6)) @ rng.normal(0, 1, (6, 6))
+    y = rng.normal(0, 1, (12, 6)) @ rng.normal(0, 1, (6, 6))
+    full = PCA().fit(x)
+    k = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), 0.9) + 1)
+    pca = PCA(n_components=k).fit(x)
+    scores = pca.transform(y)
+    t2 = (scores ** 2 / pca.explained_variance_).sum(axis=1)
+    q = ((y - pca.inverse_transform(scores)) ** 2).sum(axis=1)
+    return {
+        "generator": "tools/golden/make_golden.py models",
+        "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__},
+        "average_path_length": {"n": ns, "expected": [float(_average_path_length([n])[0]) for n in ns]},
+        "pca": {"x": x.tolist(), "y": y.tolist(), "variance": 0.9, "components": k, "t2": t2.tolist(), "q": q.tolist()},
+    }
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "models":
+    json.dump(baseline_cases(), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    sys.exit(0)
 
 json.dump({
     "generator": "tools/golden/make_golden.py",

@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Detect(DetectArgs),
     /// Grid search with k-fold cross-validation (the configuration's [tune] section).
     Tune(TuneArgs),
+    /// Measure telltale against its peers.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Run the main job on the bundled accelerometer data.
     Demo(DemoArgs),
 }
@@ -44,6 +47,8 @@ pub(crate) enum DeviceArg {
     Cpu,
     /// burn's CUDA backend, first GPU (needs the `cuda` build feature).
     Cuda,
+    /// burn's wgpu backend, the default GPU (needs the `wgpu` build feature).
+    Wgpu,
 }
 
 /// `telltale train`.
@@ -56,6 +61,38 @@ pub(crate) struct TrainArgs {
     /// Model directory to write (default: runs/<name>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Training speed: seconds per epoch of seed 000's CNN-LSTM on the accelerometer data.
+    Train(BenchTrainArgs),
+}
+
+/// `telltale bench train`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchTrainArgs {
+    /// Experiment to time (default: seed 000's protocol on the accelerometer data).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+
+    /// Epochs to time (early stopping off).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+
+    /// A peer to run in the same invocation: a command printing `median_epoch_s SECONDS`
+    /// (../shared/reference/keras_cnn_lstm.py and torch_cnn_lstm.py do). Repeatable.
+    #[arg(long, value_name = "COMMAND")]
+    pub reference: Vec<String>,
 
     /// Where to train.
     #[arg(long, value_enum, default_value = "cpu")]

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 unexpected failure, 2 bad arguments or
 //! configuration, 3 bad input data (unreadable or malformed files).
 
+mod bench;
 mod cli;
 mod demo;
 mod detect;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command};
 
 /// mimalloc keeps freed pages for reuse: burn allocates a fresh buffer per
 /// tensor, and the system allocator returns large ones to the kernel at
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Detect(args) => detect::run_detect(args),
         Command::Tune(args) => tune::run_tune(args),
+        Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

@@ -213,12 +213,12 @@ pub fn stratified(labels: &[u8], val: f64, test: f64, seed: u64) -> Result<Split
     Ok(Split { train, val, test })
 }
 
-fn chronological(windows: &Windows, val: f64, test: f64, purge: usize) -> Result<Split> {
+fn chronological(windows: &Windows, val_f: f64, test_f: f64, purge: usize) -> Result<Split> {
     let n = windows.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| windows.starts()[i]);
-    let n_test = (test * n as f64).ceil() as usize;
-    let n_val = (val * n as f64).ceil() as usize;
+    let n_test = (test_f * n as f64).ceil() as usize;
+    let n_val = (val_f * n as f64).ceil() as usize;
     let n_train = n.saturating_sub(n_test + n_val);
     let parts = [&order[..n_train], &order[n_train..n_train + n_val], &order[n_train + n_val..]];
     let mut out: [Vec<usize>; 3] = Default::default();
@@ -234,6 +234,16 @@ fn chronological(windows: &Windows, val: f64, test: f64, purge: usize) -> Result
     let [train, val, test] = out;
     if train.is_empty() {
         return Err(Error::invalid("split", format!("{n} windows leave none for training")));
+    }
+    for (field, asked, part, before) in [("val", val_f, &val, n_val), ("test", test_f, &test, n_test)] {
+        if asked > 0.0 && part.is_empty() {
+            return Err(Error::invalid(
+                format!("split {field}"),
+                format!(
+                    "its {before} windows all fall in the purge gap of {purge} rows before it; give it a larger share"
+                ),
+            ));
+        }
     }
     Ok(Split { train, val, test })
 }
@@ -426,6 +436,15 @@ mod tests {
         let last_train_end = w.rows(*s.train.last().unwrap()).end;
         assert!(w.starts()[s.val[0]] >= last_train_end + 10, "at least one window between parts");
         assert!(s.train.iter().all(|&i| w.starts()[i] < w.starts()[s.val[0]]));
+    }
+
+    #[test]
+    fn a_part_lost_to_the_purge_gap_is_an_error() {
+        let d = labelled(vec![0; 200]);
+        let w = Windows::classify(&d, &WindowSpec::new(30, 1)).unwrap();
+        let spec = SplitSpec::Chronological { train: 0.6, val: 0.05, test: 0.35, purge: None };
+        let e = spec.split(&d, &w).unwrap_err().to_string();
+        assert!(e.starts_with("invalid split val: its 9 windows all fall in the purge gap of 30 rows"), "{e}");
     }
 
     #[test]

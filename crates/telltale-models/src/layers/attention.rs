@@ -8,7 +8,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Tensor};
 
 use super::init;
@@ -52,7 +52,9 @@ impl AdditiveAttention {
     /// `[batch, time, d_model]` → (`[batch, d_model]`, `[batch, time]`)
     pub fn forward(&self, seq: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
         let [b, t, d] = seq.dims();
-        let e = (seq.clone().reshape([b * t, d]).matmul(self.w.val()) + self.b.val().unsqueeze::<2>()).tanh();
+        let z = seq.clone().reshape([b * t, d]).matmul(self.w.val()) + self.b.val().unsqueeze::<2>();
+        // tanh(z) = 2·sigmoid(2z) − 1: the same values, and burn's CPU sigmoid is vectorised where its tanh is not.
+        let e = sigmoid(z * 2.0) * 2.0 - 1.0;
         let scores = e.matmul(self.v.val()).reshape([b, t]);
         let alpha = softmax(scores, 1);
         let context = (seq * alpha.clone().reshape([b, t, 1])).sum_dim(1).reshape([b, d]);

@@ -33,7 +33,7 @@ pub(crate) fn dims3(shape: &Shape) -> [usize; 3] {
 
 /// Batch rows per parallel chunk. Fixed, not derived from the thread count,
 /// so partial sums (and so trained weights) are the same on any machine.
-pub(crate) const CHUNK_ROWS: usize = 16;
+pub(crate) const CHUNK_ROWS: usize = 32;
 
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`; `dst` is row-major with row stride
 /// `dst_rs`, the operands are read through (row, column) element strides.

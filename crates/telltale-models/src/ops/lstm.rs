@@ -13,7 +13,7 @@ use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use super::lstm_kernels::{LstmCache, LstmKernels};
 
 /// The LSTM recurrence, routed to the backend of its inputs.
-#[backend_extension(Flex, Cube: cfg(feature = "cuda"), Autodiff)]
+#[backend_extension(Flex, Cube: cfg(any(feature = "cuda", feature = "wgpu")), Autodiff)]
 pub trait LstmOps: Backend {
     /// Hidden states `[batch, time, hidden]` of an LSTM whose input
     /// projections are `xproj` `[batch, time, 4·hidden]` and whose recurrent
@@ -27,10 +27,10 @@ impl LstmOps for Flex {
     }
 }
 
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 impl LstmKernels for burn::backend::Cube {}
 
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 impl LstmOps for burn::backend::Cube {
     fn lstm_recurrence(xproj: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self> {
         <Self as LstmKernels>::lstm_forward(xproj, w_hh)

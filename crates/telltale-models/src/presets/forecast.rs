@@ -196,10 +196,10 @@ impl TcnForecaster {
     /// `[batch, lookback, channels]` → `[batch, horizon, channels]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, _, c] = x.dims();
-        let mut y = x.swap_dims(1, 2);
+        let mut y = x;
         for block in &self.blocks {
             y = block.forward(y);
         }
-        self.head.forward(last_step(y.swap_dims(1, 2))).reshape([b, self.horizon, c])
+        self.head.forward(last_step(y)).reshape([b, self.horizon, c])
     }
 }

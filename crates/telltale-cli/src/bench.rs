@@ -1,0 +1,133 @@
+//! `telltale bench train`: seconds per epoch, beside peers run in the same
+//! invocation (the machine is shared and noisy: compare ratios, not times).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use telltale_models::config::ExperimentConfig;
+use telltale_models::pipeline::run;
+use telltale_models::train::Quiet;
+
+use crate::cli::BenchTrainArgs;
+use crate::device::device;
+use crate::output::{emit, print_json};
+
+/// Seed 000's protocol; `{data}` is replaced by the accelerometer file.
+const SEED000: &str = r#"
+seed = 42
+[data]
+path = "{data}"
+features = ["x", "y", "z"]
+label = "wconfid != 1"
+[window]
+size = 60
+step = 30
+[split]
+kind = "stratified"
+train = 0.7
+val = 0.15
+test = 0.15
+seed = 42
+[model]
+preset = "cnn-lstm"
+[train]
+batch_size = 64
+"#;
+
+/// The accelerometer data: `$TELLTALE_DATA/accelerometer/accelerometer.csv`, else the bundled copy.
+fn accelerometer() -> Result<PathBuf> {
+    let shared = PathBuf::from(std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into()))
+        .join("accelerometer/accelerometer.csv");
+    let bundled = [
+        PathBuf::from("data/accelerometer.csv"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv"),
+    ];
+    std::iter::once(shared)
+        .chain(bundled)
+        .find(|p| p.is_file())
+        .context("cannot find accelerometer.csv under TELLTALE_DATA or the bundled data/")
+}
+
+/// A peer's timing.
+#[derive(Debug, Serialize)]
+struct Reference {
+    command: String,
+    median_epoch_seconds: f64,
+    /// telltale's median epoch over the peer's (below 1: telltale is faster).
+    ratio: f64,
+}
+
+fn field(output: &str, key: &str) -> Option<f64> {
+    output.split_whitespace().collect::<Vec<_>>().windows(2).find(|w| w[0] == key).and_then(|w| w[1].parse().ok())
+}
+
+fn run_reference(command: &str) -> Result<f64> {
+    let mut parts = command.split_whitespace();
+    let program = parts.next().context("empty --reference command")?;
+    let out = Command::new(program)
+        .args(parts)
+        .env("TF_CPP_MIN_LOG_LEVEL", "2")
+        .output()
+        .with_context(|| format!("running {command}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("{command} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default());
+    }
+    field(&text, "median_epoch_s").with_context(|| format!("{command} printed no `median_epoch_s`"))
+}
+
+/// Runs the command.
+pub(crate) fn run_bench_train(args: &BenchTrainArgs) -> Result<()> {
+    let mut cfg = match &args.config {
+        Some(path) => ExperimentConfig::load(path)?,
+        None => {
+            let text = SEED000.replace("{data}", &accelerometer()?.display().to_string());
+            ExperimentConfig::from_toml(&text, Path::new("seed000.toml"))?
+        }
+    };
+    cfg.train.epochs = args.epochs;
+    cfg.train.patience = 0;
+    let dev = device(args.device)?;
+    let outcome = run(&cfg, &dev, &mut Quiet)?;
+    let r = &outcome.report;
+    let seconds: Vec<f64> = r.history.iter().map(|e| e.seconds).collect();
+    let windows_per_second = r.windows[0] as f64 / r.median_epoch_seconds.max(f64::MIN_POSITIVE);
+    let mut references = Vec::new();
+    for command in &args.reference {
+        let theirs = run_reference(command)?;
+        references.push(Reference {
+            command: command.clone(),
+            median_epoch_seconds: theirs,
+            ratio: r.median_epoch_seconds / theirs,
+        });
+    }
+    if args.json {
+        return print_json(&serde_json::json!({
+            "preset": r.preset, "params": r.params, "epochs": r.epochs, "train_windows": r.windows[0],
+            "median_epoch_seconds": r.median_epoch_seconds, "epoch_seconds": seconds,
+            "windows_per_second": windows_per_second, "references": references,
+        }));
+    }
+    let (lo, hi) = seconds.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    let mut s = format!(
+        "{} ({} parameters), {} training windows, batch {}: median epoch {:.3} s (min {:.3}, max {:.3} over {} epochs), {:.0} windows/s\n",
+        r.preset,
+        r.params,
+        r.windows[0],
+        cfg.train.batch_size,
+        r.median_epoch_seconds,
+        lo,
+        hi,
+        r.epochs,
+        windows_per_second
+    );
+    for reference in &references {
+        s += &format!(
+            "  vs {}: median epoch {:.3} s, ratio {:.2}\n",
+            reference.command, reference.median_epoch_seconds, reference.ratio
+        );
+    }
+    emit(&s)
+}
