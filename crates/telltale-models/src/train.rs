@@ -366,3 +366,49 @@ pub fn median_epoch_seconds(history: &[EpochRecord]) -> f64 {
         _ => s[n / 2],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use telltale_core::{Dataset, WindowSpec, Windows};
+
+    use super::*;
+
+    fn windows(labels: Vec<u8>) -> (Dataset, Windows) {
+        let n = labels.len();
+        let d = Dataset::from_parts(vec!["v".into()], vec![0.0; n], None, Some(labels)).expect("dataset");
+        let w = Windows::classify(&d, &WindowSpec { include_last: true, ..WindowSpec::new(1, 1) }).expect("windows");
+        (d, w)
+    }
+
+    #[test]
+    fn balanced_weights_follow_sklearn() {
+        let (d, w) = windows(vec![0, 0, 0, 0, 0, 0, 1, 1]);
+        let wd = WindowData { values: d.values(), channels: 1, windows: &w, row_labels: d.labels() };
+        let idx: Vec<usize> = (0..8).collect();
+        let cfg = TrainConfig { class_weight: ClassWeight::Balanced, ..Default::default() };
+        // n / (2 · n_class): 8 / 12 for the six normal windows, 8 / 4 for the two anomalous.
+        assert_eq!(class_weights(&cfg, &wd, &idx), Some([8.0 / 12.0, 2.0]));
+        assert_eq!(class_weights(&TrainConfig::default(), &wd, &idx), None);
+    }
+
+    #[test]
+    fn oversampling_evens_the_classes() {
+        let (d, w) = windows(vec![0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        let wd = WindowData { values: d.values(), channels: 1, windows: &w, row_labels: d.labels() };
+        let idx: Vec<usize> = (0..9).collect();
+        let cfg = TrainConfig { oversample: true, ..Default::default() };
+        let order = epoch_order(&cfg, &wd, &idx, &mut Randomness::new(1));
+        let ones = order.iter().filter(|&&i| i >= 7).count();
+        assert_eq!((order.len(), ones), (14, 7), "7 normal windows, 2 anomalous repeated up to 7");
+        let plain = epoch_order(&TrainConfig::default(), &wd, &idx, &mut Randomness::new(1));
+        assert_eq!(plain.len(), 9);
+    }
+
+    #[test]
+    fn median_of_epoch_times() {
+        let rec = |s: f64| EpochRecord { epoch: 1, train_loss: 0.0, val_loss: None, val_accuracy: None, seconds: s };
+        assert_eq!(median_epoch_seconds(&[rec(3.0), rec(1.0), rec(2.0)]), 2.0);
+        assert_eq!(median_epoch_seconds(&[rec(4.0), rec(1.0), rec(2.0), rec(3.0)]), 2.5);
+        assert_eq!(median_epoch_seconds(&[]), 0.0);
+    }
+}
