@@ -279,4 +279,11 @@ fn demo_runs_on_bundled_data() {
     let random = out.lines().find(|l| l.contains("seed 000")).expect("random line");
     assert!(!random.ends_with("rows shared train/test: 0"), "the random split leaks: {random}");
     assert!(out.contains("ROC-AUC 0.9943"), "{out}");
+    let trained = out.split("== 5.").nth(1).expect("the training step");
+    assert!(
+        trained.contains("seed 000's random split") && trained.contains("fan speeds 30/60/90 % held out"),
+        "{trained}"
+    );
+    assert_eq!(trained.matches("test: ").count(), 2, "test figures for both splits: {trained}");
+    assert!(trained.contains("train/test windows share 0 rows"), "the held-out split does not leak: {trained}");
 }
