@@ -14,27 +14,8 @@ use crate::cli::BenchTrainArgs;
 use crate::device::device;
 use crate::output::{emit, print_json};
 
-/// Seed 000's protocol; `{data}` is replaced by the accelerometer file.
-const SEED000: &str = r#"
-seed = 42
-[data]
-path = "{data}"
-features = ["x", "y", "z"]
-label = "wconfid != 1"
-[window]
-size = 60
-step = 30
-[split]
-kind = "stratified"
-train = 0.7
-val = 0.15
-test = 0.15
-seed = 42
-[model]
-preset = "cnn-lstm"
-[train]
-batch_size = 64
-"#;
+/// Seed 000's protocol, exactly as the example users train with.
+const SEED000: &str = include_str!("../../../examples/accelerometer.toml");
 
 /// The accelerometer data: `$TELLTALE_DATA/accelerometer/accelerometer.csv`, else the bundled copy.
 fn accelerometer() -> Result<PathBuf> {
@@ -83,8 +64,9 @@ pub(crate) fn run_bench_train(args: &BenchTrainArgs) -> Result<()> {
     let mut cfg = match &args.config {
         Some(path) => ExperimentConfig::load(path)?,
         None => {
-            let text = SEED000.replace("{data}", &accelerometer()?.display().to_string());
-            ExperimentConfig::from_toml(&text, Path::new("seed000.toml"))?
+            let mut cfg = ExperimentConfig::from_toml(SEED000, Path::new("examples/accelerometer.toml"))?;
+            cfg.data.path = accelerometer()?;
+            cfg
         }
     };
     cfg.train.epochs = args.epochs;

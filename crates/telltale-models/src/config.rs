@@ -175,11 +175,21 @@ impl ModelConfig {
 impl<'de> Deserialize<'de> for ModelConfig {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let table = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-        let preset = table.get("preset").and_then(|v| v.as_str()).unwrap_or_default();
-        let parsed = if PRESETS.contains(&preset) || !crate::baselines::BASELINES.contains(&preset) {
-            NetConfig::from_table(&table, "model").map(ModelConfig::Neural)
-        } else {
-            BaselineConfig::from_table(&table, "model").map(ModelConfig::Baseline)
+        let preset = table.get("preset").and_then(|v| v.as_str());
+        let baselines = crate::baselines::BASELINES;
+        let parsed = match preset {
+            Some(name) if PRESETS.contains(&name) => NetConfig::from_table(&table, "model").map(ModelConfig::Neural),
+            Some(name) if baselines.contains(&name) => {
+                BaselineConfig::from_table(&table, "model").map(ModelConfig::Baseline)
+            }
+            other => {
+                let known = PRESETS.iter().chain(baselines).copied().collect::<Vec<_>>().join(", ");
+                let what = match other {
+                    Some(name) => format!("unknown preset '{name}' (one of: {known})"),
+                    None => format!("missing (one of: {known})"),
+                };
+                Err(crate::Error::config("model.preset", what))
+            }
         };
         parsed.map_err(serde::de::Error::custom)
     }
@@ -351,6 +361,11 @@ mod tests {
         assert!(m.contains("examples/seed.toml"), "{m}");
         let m = msg(SEED000.replace("features = [\"x\", \"y\", \"z\"]", "featurez = [\"x\"]"));
         assert!(m.contains("featurez"), "{m}");
+        let m = msg(SEED000.replace("preset = \"cnn-lstm\"", "preset = \"cnn-gru\""));
+        assert!(m.contains("model.preset: unknown preset 'cnn-gru'"), "{m}");
+        assert!(m.contains("cnn-lstm") && m.contains("isolation-forest"), "names presets and baselines: {m}");
+        let m = msg(SEED000.replace("preset = \"cnn-lstm\"", ""));
+        assert!(m.contains("model.preset: missing (one of:"), "{m}");
     }
 
     #[test]

@@ -191,35 +191,23 @@ mod tests {
 
     #[test]
     fn generic_kernels_match_flex_kernels() {
-        use burn::backend::flex::FlexTensor;
-
         use crate::ops::conv_pool_kernels::{generic_backward, generic_forward};
-        let values = |n: usize, seed: u32| -> Vec<f32> {
-            (0..n as u32)
-                .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / 8_388_608.0) - 1.0)
-                .collect()
-        };
-        let t = |v: Vec<f32>, shape: Vec<usize>| FlexTensor::from_data(TensorData::new(v, shape));
-        let data = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
-        let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
-            assert_eq!(a.len(), b.len(), "{what}");
-            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-            assert!(worst < 2e-5, "{what}: {worst}");
-        };
+        use crate::ops::testing::{close, flex, values};
         for g in [pooled(2), Geometry { pool: 1, dilation: 2, causal: true }] {
             let (b, steps, c, k, f) = (3, 14, 2, 3, 5);
-            let x = t(values(b * steps * c, 1), vec![b, steps, c]);
-            let w = t(values(k * c * f, 2), vec![k * c, f]);
-            let bias = t(values(f, 3), vec![f]);
+            let x = flex(values(b * steps * c, 1), vec![b, steps, c]);
+            let w = flex(values(k * c * f, 2), vec![k * c, f]);
+            let bias = flex(values(f, 3), vec![f]);
             let (fy, fc) = <Flex as ConvPoolKernels>::conv_pool_forward(x.clone(), w.clone(), bias.clone(), g);
             let (sy, sc) = generic_forward::<Flex>(x, w.clone(), bias, g);
-            close(data(fy.clone()), data(sy.clone()), "y");
-            let gy = t(values(b * g.output_steps(steps, k) * f, 4), vec![b, g.output_steps(steps, k), f]);
+            close(fy.clone(), sy.clone(), "y");
+            let out = g.output_steps(steps, k);
+            let gy = flex(values(b * out * f, 4), vec![b, out, f]);
             let (fdx, fdw, fdb) = <Flex as ConvPoolKernels>::conv_pool_backward(fc, fy, w.clone(), gy.clone(), true);
             let (sdx, sdw, sdb) = generic_backward::<Flex>(sc, sy, w, gy, true);
-            close(data(fdx.expect("dx")), data(sdx.expect("dx")), "dx");
-            close(data(fdw), data(sdw), "dw");
-            close(data(fdb), data(sdb), "db");
+            close(fdx.expect("dx"), sdx.expect("dx"), "dx");
+            close(fdw, sdw, "dw");
+            close(fdb, sdb, "db");
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn lstm_recurrence(xproj: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
 mod tests {
     use burn::prelude::*;
     use burn::tensor::activation::sigmoid;
-    use burn::tensor::{Distribution, TensorData};
+    use burn::tensor::Distribution;
 
     use super::*;
 
@@ -148,34 +148,20 @@ mod tests {
     #[test]
     fn generic_kernels_match_flex_kernels() {
         use crate::ops::lstm_kernels::{generic_backward, generic_forward};
-        use burn::backend::flex::FlexTensor;
-        // Deterministic pseudo-random values in [-1, 1).
-        let values = |n: usize, seed: u32| -> Vec<f32> {
-            (0..n as u32)
-                .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / 8_388_608.0) - 1.0)
-                .collect()
-        };
-        let t = |v: Vec<f32>, shape: Vec<usize>| FlexTensor::from_data(TensorData::new(v, shape));
+        use crate::ops::testing::{close, flex, values};
         let (b, time, h) = (5, 7, 6);
-        let x = t(values(b * time * 4 * h, 1), vec![b, time, 4 * h]);
-        let w: Vec<f32> = values(h * 4 * h, 2).iter().map(|v| v * 0.4).collect();
-        let w = t(w, vec![h, 4 * h]);
-        let gh = t(values(b * time * h, 3), vec![b, time, h]);
-        let data = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
-        let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
-            assert_eq!(a.len(), b.len());
-            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-            assert!(worst < 2e-5, "{what}: {worst}");
-        };
+        let x = flex(values(b * time * 4 * h, 1), vec![b, time, 4 * h]);
+        let w = flex(values(h * 4 * h, 2).iter().map(|v| v * 0.4).collect(), vec![h, 4 * h]);
+        let gh = flex(values(b * time * h, 3), vec![b, time, h]);
         let fast = <Flex as LstmKernels>::lstm_forward_train(x.clone(), w.clone());
         let slow = generic_forward::<Flex>(x.clone(), w.clone());
-        close(data(fast.h.clone()), data(slow.h.clone()), "h");
-        close(data(fast.c.clone()), data(slow.c.clone()), "c");
-        close(data(fast.acts.clone()), data(slow.acts.clone()), "acts");
-        close(data(<Flex as LstmKernels>::lstm_forward(x, w.clone())), data(slow.h.clone()), "inference h");
+        close(fast.h.clone(), slow.h.clone(), "h");
+        close(fast.c.clone(), slow.c.clone(), "c");
+        close(fast.acts.clone(), slow.acts.clone(), "acts");
+        close(<Flex as LstmKernels>::lstm_forward(x, w.clone()), slow.h.clone(), "inference h");
         let (fx, fw) = <Flex as LstmKernels>::lstm_backward(fast, w.clone(), gh.clone());
         let (sx, sw) = generic_backward::<Flex>(slow, w, gh);
-        close(data(fx), data(sx), "d xproj");
-        close(data(fw), data(sw), "d w_hh");
+        close(fx, sx, "d xproj");
+        close(fw, sw, "d w_hh");
     }
 }

@@ -16,6 +16,8 @@ pub mod lstm;
 pub mod lstm_kernels;
 mod prim;
 mod simd;
+#[cfg(test)]
+mod testing;
 
 pub use conv_pool::conv1d_relu_pool;
 pub use lstm::lstm_recurrence;
