@@ -82,8 +82,8 @@ pub fn lstm_recurrence(xproj: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
 #[cfg(test)]
 mod tests {
     use burn::prelude::*;
-    use burn::tensor::activation::sigmoid;
     use burn::tensor::Distribution;
+    use burn::tensor::activation::sigmoid;
 
     use super::*;
 
