@@ -9,6 +9,7 @@ pub mod baselines;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod layers;
 pub mod ops;
 pub mod pipeline;

@@ -1,0 +1,113 @@
+//! The runtime gives the network's outputs: every preset, exported with
+//! fresh weights, against burn on the same windows, on every instruction set
+//! this CPU has, batched and one window at a time.
+
+use burn::prelude::*;
+use telltale_core::{Scaler, SlidingKSigma, Threshold};
+use telltale_models::export::{HeaderParts, runtime_model, to_bytes};
+use telltale_models::presets::*;
+use telltale_runtime::{Isa, Model};
+
+fn presets() -> Vec<NetConfig> {
+    vec![
+        NetConfig::CnnLstm(ConvLstmConfig::new()),
+        NetConfig::ConvLstm3(ConvLstm3Config::new()),
+        NetConfig::LstmForecast(RnnForecastConfig::new().with_units(vec![32, 16])),
+        NetConfig::GruForecast(RnnForecastConfig::new().with_units(vec![32, 16])),
+        NetConfig::TcnForecast(TcnForecastConfig::new()),
+        NetConfig::DenseAe(DenseAeConfig::new()),
+        NetConfig::LstmAe(LstmAeConfig::new()),
+        NetConfig::ConvAe(ConvAeConfig::new()),
+        NetConfig::AttentionLstm(AttentionLstmConfig::new()),
+        NetConfig::Anomalynet(AnomalyNetConfig::new()),
+    ]
+}
+
+fn inputs(n: usize) -> Vec<f32> {
+    (0..n as u32).map(|i| ((i.wrapping_mul(2_654_435_761) >> 8) as f32 / 4_194_304.0) - 2.0).collect()
+}
+
+fn parts<'a>(
+    cfg: &'a NetConfig,
+    dims: NetDims,
+    features: &'a [String],
+    scaler: &'a Scaler,
+    t: &'a Threshold,
+) -> HeaderParts<'a> {
+    HeaderParts {
+        name: "test",
+        preset: cfg.name(),
+        task: cfg.task(),
+        features,
+        dims,
+        step: 1,
+        scaler,
+        threshold: t,
+        eps: 0.01,
+        info: serde_json::Value::Null,
+    }
+}
+
+fn burn_output(net: &Net, x: Tensor<3>) -> Vec<f32> {
+    let t = match net.forward(x) {
+        NetOutput::Logit(z, _) => z.reshape([-1]),
+        NetOutput::Forecast(f) => f.reshape([-1]),
+        NetOutput::Reconstruction(r) => r.reshape([-1]),
+    };
+    t.into_data().try_to_vec::<f32>().expect("f32")
+}
+
+#[test]
+fn every_preset_matches_burn_within_1e_5() {
+    let device = Device::flex();
+    let features: Vec<String> = (0..4).map(|i| format!("s{i}")).collect();
+    let scaler = Scaler::Identity { n: 4 };
+    let threshold = Threshold::Sliding(SlidingKSigma { window: 10, k: 3.0, eps: 0.01 });
+    for cfg in presets() {
+        let horizon = if cfg.task() == Task::Forecast { 2 } else { 0 };
+        let steps = if matches!(cfg, NetConfig::ConvLstm3(_)) { 64 } else { 24 };
+        let dims = NetDims { channels: 4, steps, horizon };
+        let net = cfg.init(&dims, &device);
+        let b = 5;
+        let x = inputs(b * steps * 4);
+        let want = burn_output(&net, Tensor::<3>::from_data(TensorData::new(x.clone(), [b, steps, 4]), &device));
+        let model = runtime_model(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export");
+        for isa in Isa::available() {
+            let mut session = model.network.session_with(b, isa);
+            let got = model.network.forward(&mut session, &x, b).expect("forward").to_vec();
+            assert_eq!(got.len(), want.len(), "{}", cfg.name());
+            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst <= 1e-5, "{} on {isa}: differs from burn by {worst:e}", cfg.name());
+            // One window at a time gives the same values.
+            let per = want.len() / b;
+            for w in 0..b {
+                let one = model.network.forward(&mut session, &x[w * steps * 4..(w + 1) * steps * 4], 1).expect("one");
+                let worst =
+                    one.iter().zip(&want[w * per..(w + 1) * per]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                assert!(worst <= 1e-5, "{} on {isa}, window {w} alone: {worst:e}", cfg.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn files_name_what_is_wrong_with_them() {
+    let device = Device::flex();
+    let cfg = NetConfig::CnnLstm(ConvLstmConfig::new());
+    let dims = NetDims { channels: 4, steps: 24, horizon: 0 };
+    let net = cfg.init(&dims, &device);
+    let features: Vec<String> = (0..4).map(|i| format!("s{i}")).collect();
+    let scaler = Scaler::Identity { n: 4 };
+    let threshold = Threshold::Static { value: 0.5 };
+    let bytes = to_bytes(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export");
+    assert!(Model::from_bytes(&bytes).is_ok());
+    let err = Model::from_bytes(b"not a model at all").unwrap_err().to_string();
+    assert!(err.starts_with("not a telltale model file"), "{err}");
+    // A newer version: the header's version raised in place (same length, so offsets stay valid).
+    let pattern = br#"\"version\":1,"#;
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern).expect("the header holds the version");
+    let mut newer = bytes.clone();
+    newer[at + pattern.len() - 2] = b'9';
+    let err = Model::from_bytes(&newer).unwrap_err().to_string();
+    assert!(err.contains("version 9 is newer"), "{err}");
+}
