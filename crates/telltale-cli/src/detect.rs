@@ -37,7 +37,7 @@ pub(crate) fn run_detect(args: &DetectArgs) -> Result<()> {
     let model = Model::load(&args.model, &dev)?;
     let (data, windows) = model.read_data(&args.data)?;
     let idx: Vec<usize> = (0..windows.len()).collect();
-    let scores = model.score(&data, &windows, &idx, &dev);
+    let scores = model.score(&data, &windows, &idx, &dev)?;
     let threshold = model.manifest.decision.threshold;
     let flagged = flags(&scores.score, &threshold);
     let names = data.features();

@@ -38,7 +38,7 @@ pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
     if idx.is_empty() {
         bail!("{}: no {part} windows to evaluate", path.display());
     }
-    let scores = model.score(&data, &windows, &idx, &dev);
+    let scores = model.score(&data, &windows, &idx, &dev)?;
     let decision = &model.manifest.decision;
     let group = model.manifest.experiment.evaluate.by_group.as_deref().and_then(|g| data.group(g));
     let protocol = format!(

@@ -106,10 +106,10 @@ impl Detector {
         scaler: &Scaler,
         eps: f64,
         device: &Device,
-    ) -> Scores {
+    ) -> Result<Scores> {
         match self {
             Detector::Neural(net) => score_windows(net, task, data, idx, scaler, eps, device),
-            Detector::Baseline(b) => b.score(data, idx),
+            Detector::Baseline(b) => Ok(b.score(data, idx)),
         }
     }
 }
@@ -249,18 +249,25 @@ pub fn run(cfg: &ExperimentConfig, device: &Device, observer: &mut dyn Observer)
     let fit_seconds = started.elapsed().as_secs_f64();
     // The threshold comes from validation windows a model of this task is fitted on (clean ones for novelty).
     let fit_val = crate::train::fit_windows(task, &wd, &prepared.split.val).unwrap_or_default();
-    let val_fit_scores = detector.score(task, &wd, &fit_val, &prepared.scaler, forecast_eps(cfg), device);
+    let val_fit_scores = detector.score(task, &wd, &fit_val, &prepared.scaler, forecast_eps(cfg), device)?;
     let decision = fit_decision(cfg, task, &val_fit_scores.score)?;
     let group = cfg.evaluate.by_group.as_deref().and_then(|g| prepared.data.group(g));
-    let figures = |part: &str, idx: &[usize]| -> Option<Evaluation> {
+    let figures = |part: &str, idx: &[usize]| -> Result<Option<Evaluation>> {
         if idx.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let scores = detector.score(task, &wd, idx, &prepared.scaler, decision.eps, device);
-        evaluate(protocol(cfg, part, idx.len(), &decision), &scores, &prepared.windows, idx, &decision.threshold, group)
+        let scores = detector.score(task, &wd, idx, &prepared.scaler, decision.eps, device)?;
+        Ok(evaluate(
+            protocol(cfg, part, idx.len(), &decision),
+            &scores,
+            &prepared.windows,
+            idx,
+            &decision.threshold,
+            group,
+        ))
     };
-    let validation = figures("validation", &prepared.split.val);
-    let test = figures("test", &prepared.split.test);
+    let validation = figures("validation", &prepared.split.val)?;
+    let test = figures("test", &prepared.split.test)?;
     let report = TrainReport {
         name: cfg.name(),
         preset: cfg.model.name().to_owned(),

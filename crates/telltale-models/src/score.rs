@@ -10,13 +10,16 @@
 //! - Autoencoders: the reconstruction MSE of each channel over the window;
 //!   the score is their mean.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use telltale_core::Scaler;
+use telltale_core::{Scaler, Threshold};
+use telltale_runtime::model::Batch;
+use telltale_runtime::{Pool, Scores as RuntimeScores};
 
-use crate::presets::{Net, NetOutput, Task};
+use crate::error::Result;
+use crate::export::{HeaderParts, runtime_model};
+use crate::presets::{Net, NetDims, Task};
 use crate::samples::WindowData;
-
 /// Scores of a set of windows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
@@ -43,13 +46,14 @@ impl Scores {
     }
 }
 
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
-}
+/// Windows per call to the runtime in each thread.
+const TILE: usize = 32;
 
-/// Scores windows `idx` of `data` with `net` (in inference mode) on `device`.
-/// `eps` is the ε of the forecasters' rule; `scaler` maps scaled values back
-/// to the data's units for it.
+/// Scores windows `idx` of `data` with `net`, run by telltale-runtime on
+/// every core (the same code `serve` and exported models use). `eps` is the
+/// ε of the forecasters' rule; `scaler` maps scaled values back to the
+/// data's units for it. `_device` is where the network was trained; scoring
+/// always runs on the CPU runtime.
 pub fn score_windows(
     net: &Net,
     task: Task,
@@ -57,63 +61,52 @@ pub fn score_windows(
     idx: &[usize],
     scaler: &Scaler,
     eps: f64,
-    device: &Device,
-) -> Scores {
+    _device: &Device,
+) -> Result<Scores> {
     let c = data.channels;
-    let mut out = Scores { channels: if task == Task::Classify { 0 } else { c }, ..Default::default() };
-    let (mut sq, mut n_err) = (vec![0f64; c], 0usize);
-    for chunk in idx.chunks(512) {
-        let (b, t) = (chunk.len(), data.steps());
+    let features: Vec<String> = (0..c).map(|i| format!("x{i}")).collect();
+    let threshold = Threshold::Static { value: 0.0 };
+    let parts = HeaderParts {
+        name: "scoring",
+        preset: "",
+        task,
+        features: &features,
+        dims: NetDims { channels: c, steps: data.steps(), horizon: data.horizon() },
+        step: 1,
+        scaler,
+        threshold: &threshold,
+        eps,
+        info: serde_json::Value::Null,
+    };
+    let model = runtime_model(net, &parts)?;
+    let mut pool = Pool::new(&model.network, 0, TILE);
+    let mut acc = RuntimeScores::default();
+    let per = model.network.output_len();
+    let mut outputs = Vec::new();
+    for chunk in idx.chunks(4096) {
         let inputs = data.inputs(chunk);
-        let x = Tensor::<3>::from_data(TensorData::new(inputs.clone(), [b, t, c]), device);
-        match net.forward(x) {
-            NetOutput::Logit(z, _) => {
-                out.score.extend(to_vec(z).iter().map(|&z| 1.0 / (1.0 + (-f64::from(z)).exp())));
-            }
-            NetOutput::Reconstruction(r) => {
-                let r = to_vec(r);
-                for (rw, xw) in r.chunks_exact(t * c).zip(inputs.chunks_exact(t * c)) {
-                    let mut ch = vec![0f64; c];
-                    for (rr, xr) in rw.chunks_exact(c).zip(xw.chunks_exact(c)) {
-                        for ((acc, &a), &b) in ch.iter_mut().zip(rr).zip(xr) {
-                            let d = f64::from(a - b);
-                            *acc += d * d / t as f64;
-                        }
-                    }
-                    out.score.push(ch.iter().sum::<f64>() / c as f64);
-                    out.per_channel.extend(ch);
-                }
-            }
-            NetOutput::Forecast(p) => {
-                let h = data.horizon();
-                let mut pred = to_vec(p);
-                let mut actual = data.targets(chunk);
-                let mut past = inputs;
-                scaler.inverse_transform(&mut pred);
-                scaler.inverse_transform(&mut actual);
-                scaler.inverse_transform(&mut past);
-                for w in 0..b {
-                    let mut ch = vec![0f64; c];
-                    for k in 0..c {
-                        let vals = (0..t).map(|s| f64::from(past[(w * t + s) * c + k]));
-                        let mean = vals.clone().sum::<f64>() / t as f64;
-                        let std = (vals.map(|v| (v - mean) * (v - mean)).sum::<f64>() / t as f64).sqrt();
-                        for s in 0..h {
-                            let at = (w * h + s) * c + k;
-                            let err = f64::from(actual[at] - pred[at]);
-                            sq[k] += err * err;
-                            ch[k] = ch[k].max(err.abs() / (std + eps));
-                        }
-                    }
-                    n_err += h;
-                    out.score.push(ch.iter().copied().fold(0.0, f64::max));
-                    out.per_channel.extend(ch);
-                }
-            }
-        }
+        let targets = if task == Task::Forecast { data.targets(chunk) } else { Vec::new() };
+        outputs.resize(chunk.len() * per, 0.0);
+        pool.run(&model.network, &inputs, chunk.len(), &mut outputs)
+            .map_err(|e| crate::Error::Data(format!("scoring: {e}")))?;
+        let batch = Batch {
+            windows: chunk.len(),
+            steps: data.steps(),
+            channels: c,
+            inputs: &inputs,
+            outputs: &outputs,
+            targets: &targets,
+        };
+        acc.push(model.header.score, &model.header.scaler, batch);
     }
-    if task == Task::Forecast {
-        out.rmse = Some(sq.iter().map(|s| (s / n_err.max(1) as f64).sqrt()).collect());
-    }
-    out
+    let n_err = acc.predicted.max(1) as f64;
+    Ok(Scores {
+        channels: if task == Task::Classify { 0 } else { c },
+        rmse: (task == Task::Forecast).then(|| {
+            let sq = if acc.sq_error.is_empty() { vec![0.0; c] } else { acc.sq_error.clone() };
+            sq.iter().map(|s| (s / n_err).sqrt()).collect()
+        }),
+        score: acc.score,
+        per_channel: acc.per_channel,
+    })
 }

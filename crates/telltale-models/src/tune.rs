@@ -185,7 +185,7 @@ fn fold_score(
         return best_loss
             .ok_or_else(|| Error::config("tune.metric", "baselines have no loss; use roc-auc, f1 or accuracy"));
     }
-    let scores = detector.score(task, &wd, test_idx, &scaler, forecast_eps(cfg), device);
+    let scores = detector.score(task, &wd, test_idx, &scaler, forecast_eps(cfg), device)?;
     let threshold = match (&cfg.threshold, task) {
         (Some(ThresholdSpec::Fixed { value }), _) => Threshold::Static { value: *value },
         _ => fit_decision(cfg, task, &scores.score)?.threshold,

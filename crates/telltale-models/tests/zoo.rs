@@ -74,7 +74,7 @@ fn train_and_reload(name: &str, toml: &str, data: &Path, check: impl Fn(&telltal
     let loaded = Model::load(&out, &device).unwrap_or_else(|e| panic!("{name}: load: {e}"));
     let (data, windows) = loaded.read_data(data).unwrap_or_else(|e| panic!("{name}: read: {e}"));
     let split = loaded.manifest.experiment.split.split(&data, &windows).expect("split");
-    let scores = loaded.score(&data, &windows, &split.test, &device);
+    let scores = loaded.score(&data, &windows, &split.test, &device).expect("score");
     let again =
         evaluate(test.protocol.clone(), &scores, &windows, &split.test, &loaded.manifest.decision.threshold, None)
             .expect("labelled");

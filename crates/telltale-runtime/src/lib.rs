@@ -23,10 +23,14 @@ pub mod gemm;
 pub mod layers;
 pub mod model;
 pub mod net;
+#[cfg(feature = "std")]
+pub mod pool;
 pub mod simd;
 
 pub use error::{Error, Result};
 pub use format::{Affine, Header, LayerSpec, ScoreSpec};
 pub use model::{Batch, Model, Scores};
 pub use net::{Network, Session};
+#[cfg(feature = "std")]
+pub use pool::Pool;
 pub use simd::Isa;

@@ -122,7 +122,9 @@ impl Layer {
             Layer::Repeat(steps) => (t == 1).then_some((*steps, c)),
             Layer::Crop(steps) => (*steps <= t).then_some((*steps, c)),
             Layer::Flatten => Some((1, t * c)),
-            Layer::Unflatten(steps) => (t == 1 && *steps > 0 && c.is_multiple_of(*steps)).then_some((*steps, c / steps)),
+            Layer::Unflatten(steps) => {
+                (t == 1 && *steps > 0 && c.is_multiple_of(*steps)).then_some((*steps, c / steps))
+            }
         }
     }
 
