@@ -34,4 +34,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "tests"
 cargo test --workspace --locked --no-fail-fast
 
+log "benchmarks, each run once so they never rot (cargo bench times them)"
+cargo test --workspace --locked --benches
+
 log "all checks passed"

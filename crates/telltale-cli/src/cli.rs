@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Detect(DetectArgs),
     /// Grid search with k-fold cross-validation (the configuration's [tune] section).
     Tune(TuneArgs),
+    /// Write a trained network as one runtime model file (safetensors + JSON header).
+    Export(ExportArgs),
     /// Measure telltale against its peers.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -76,6 +78,58 @@ pub(crate) struct TrainArgs {
 pub(crate) enum BenchCommand {
     /// Training speed: seconds per epoch of seed 000's CNN-LSTM on the accelerometer data.
     Train(BenchTrainArgs),
+    /// Inference latency of a trained model through telltale-runtime, one window and batched.
+    Latency(BenchLatencyArgs),
+}
+
+/// `telltale bench latency`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchLatencyArgs {
+    /// A trained model directory (its test windows are scored).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Timed one-window calls.
+    #[arg(long, default_value_t = 5000)]
+    pub calls: usize,
+
+    /// Timed passes over the test windows on every core.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: usize,
+
+    /// Windows per runtime call in batched mode.
+    #[arg(long, default_value_t = 32)]
+    pub tile: usize,
+
+    /// Threads in batched mode (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+
+    /// A peer to run in the same invocation; every `NAME_batch1_us`, `NAME_batched_us_per_window` and
+    /// `NAME_bytes` it prints is reported with telltale's ratio (keras_cnn_lstm.py prints TFLite's,
+    /// torch_cnn_lstm.py ONNX Runtime's). Repeatable.
+    #[arg(long, value_name = "COMMAND")]
+    pub reference: Vec<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A trained model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// The file to write (default: DIR/model.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `telltale bench train`.

@@ -10,8 +10,10 @@ mod demo;
 mod detect;
 mod device;
 mod evaluate;
+mod export;
 mod inspect;
 mod judge;
+mod latency;
 mod output;
 mod train;
 mod tune;
@@ -74,6 +76,8 @@ fn main() -> ExitCode {
         Command::Detect(args) => detect::run_detect(args),
         Command::Tune(args) => tune::run_tune(args),
         Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
+        Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
+        Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

@@ -20,6 +20,7 @@ use telltale_core::{CsvOptions, DataSpec, Dataset, Scaler, Table, Windows};
 use crate::baselines::Baseline;
 use crate::config::{ExperimentConfig, ModelConfig};
 use crate::error::{Error, Result};
+use crate::export::HeaderParts;
 use crate::pipeline::{Decision, Detector, Outcome, TrainReport};
 use crate::presets::{NetDims, Task};
 use crate::samples::WindowData;
@@ -205,6 +206,33 @@ impl Model {
         self.manifest.scaler.transform(data.values_mut());
         let windows = self.manifest.experiment.window.windows(self.task(), &data)?;
         Ok((data, windows))
+    }
+
+    /// The model as a telltale-runtime file (see `telltale_runtime::format`): layers, weights, scaler,
+    /// window, score rule, threshold, and the test figures under `info`.
+    pub fn export_bytes(&self) -> Result<Vec<u8>> {
+        let Detector::Neural(net) = &self.detector else {
+            return Err(Error::Data(format!(
+                "{} is a classic baseline; the runtime runs the neural presets (score baselines with `telltale detect`)",
+                self.manifest.report.preset
+            )));
+        };
+        let m = &self.manifest;
+        let info =
+            serde_json::json!({ "test": m.report.test, "params": m.report.params, "telltale_model": m.report.name });
+        let parts = HeaderParts {
+            name: &m.report.name,
+            preset: &m.report.preset,
+            task: self.task(),
+            features: &m.features,
+            dims: m.dims,
+            step: m.experiment.window.step.unwrap_or(1),
+            scaler: &m.scaler,
+            threshold: &m.decision.threshold,
+            eps: m.decision.eps,
+            info,
+        };
+        crate::export::to_bytes(net, &parts)
     }
 
     /// Scores windows `idx` of scaled `data`.

@@ -2,7 +2,7 @@
 //! compiler vectorises the loops that call them.
 //!
 //! `exp(x)` = 2ⁿ·p(r) with n = round(x / ln 2), r = x − n·ln 2 (two-part
-//! ln 2) and p the degree-6 Taylor polynomial, so |p(r) − eʳ| / eʳ < 1.3e-7
+//! ln 2) and p the degree-7 Taylor polynomial, so |p(r) − eʳ| / eʳ < 6e-9
 //! on |r| ≤ ln 2 / 2. `sigmoid(x) = 1 / (1 + exp(−x))`, `tanh(x) = 2·sigmoid(2x) − 1`.
 //! Measured maximum absolute errors against `f64` are in the tests:
 //! below 2.5e-7 for both on [−30, 30].
@@ -22,7 +22,10 @@ pub fn exp(x: f32) -> f32 {
     let shifted = x * LOG2E + ROUND;
     let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
     p * scale
 }

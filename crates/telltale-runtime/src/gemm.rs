@@ -71,7 +71,24 @@ pub enum Init<'a> {
 /// If a slice is too short for the shapes given.
 #[inline(always)]
 pub fn gemm<S: Simd>(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-    S::gemm(m, a, lda, w, out, ldo, init)
+    S::gemm(m, a, lda, w, out, ldo, init, false)
+}
+
+/// [`gemm`] reading `w` in the reverse order (last column block first, last
+/// row first). A recurrence whose weights do not fit in the L1 cache
+/// alternates the two orders from step to step: what one step read last is
+/// still cached when the next step starts with it.
+#[inline(always)]
+pub fn gemm_reversed<S: Simd>(
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    w: &Matrix,
+    out: &mut [f32],
+    ldo: usize,
+    init: Init<'_>,
+) {
+    S::gemm(m, a, lda, w, out, ldo, init, true)
 }
 
 /// The body of [`gemm`], inlined once into each instruction set's copy.
@@ -85,6 +102,7 @@ pub(crate) fn gemm_body<S: Simd>(
     out: &mut [f32],
     ldo: usize,
     init: Init<'_>,
+    reverse: bool,
 ) {
     if m == 0 || w.n == 0 {
         return;
@@ -96,25 +114,69 @@ pub(crate) fn gemm_body<S: Simd>(
     }
     let nv = S::TILE_VECTORS;
     if m == 1 {
-        // One row: twice the vectors per tile, so enough independent sums are in flight.
+        // One row (a recurrence step): up to 16 vectors per tile, so each weight row is read once, front to
+        // back, and many independent sums are in flight.
         // SAFETY: bounds asserted above; weights and bias padded to `ld`.
-        unsafe { row_blocks::<S, 1>(a.as_ptr(), lda, w, out.as_mut_ptr(), ldo, init, 2 * nv) };
+        unsafe { one_row::<S>(a.as_ptr(), w, out.as_mut_ptr(), init, reverse) };
         return;
     }
     let mut i = 0;
     while i + ROWS <= m {
         // SAFETY: rows i..i+ROWS exist in `a` and `out` (asserted above).
-        unsafe { row_blocks::<S, ROWS>(a.as_ptr().add(i * lda), lda, w, out.as_mut_ptr().add(i * ldo), ldo, init, nv) };
+        unsafe {
+            row_blocks::<S, ROWS>(
+                a.as_ptr().add(i * lda),
+                lda,
+                w,
+                out.as_mut_ptr().add(i * ldo),
+                ldo,
+                init,
+                nv,
+                reverse,
+            )
+        };
         i += ROWS;
     }
     // SAFETY: as above, for the remaining rows.
     unsafe {
         let (ap, op) = (a.as_ptr().add(i * lda), out.as_mut_ptr().add(i * ldo));
         match m - i {
-            1 => row_blocks::<S, 1>(ap, lda, w, op, ldo, init, nv),
-            2 => row_blocks::<S, 2>(ap, lda, w, op, ldo, init, nv),
-            3 => row_blocks::<S, 3>(ap, lda, w, op, ldo, init, nv),
+            1 => row_blocks::<S, 1>(ap, lda, w, op, ldo, init, nv, reverse),
+            2 => row_blocks::<S, 2>(ap, lda, w, op, ldo, init, nv, reverse),
+            3 => row_blocks::<S, 3>(ap, lda, w, op, ldo, init, nv, reverse),
             _ => {}
+        }
+    }
+}
+
+/// All column blocks of one row, in tiles of up to 16 vectors.
+#[inline(always)]
+unsafe fn one_row<S: Simd>(a: *const f32, w: &Matrix, out: *mut f32, init: Init<'_>, reverse: bool) {
+    let width = 16 * S::LANES;
+    let blocks = w.n.div_ceil(width);
+    for block in 0..blocks {
+        let j = if reverse { blocks - 1 - block } else { block } * width;
+        let cols = (w.n - j).min(width);
+        // SAFETY: the caller's bounds; `j + vectors·LANES ≤ ld` because `ld` is a multiple of 16.
+        unsafe {
+            match cols.div_ceil(S::LANES) {
+                1 => tile::<S, 1, 1>(a, 0, w, j, cols, out, 0, init, reverse),
+                2 => tile::<S, 1, 2>(a, 0, w, j, cols, out, 0, init, reverse),
+                3 => tile::<S, 1, 3>(a, 0, w, j, cols, out, 0, init, reverse),
+                4 => tile::<S, 1, 4>(a, 0, w, j, cols, out, 0, init, reverse),
+                5 => tile::<S, 1, 5>(a, 0, w, j, cols, out, 0, init, reverse),
+                6 => tile::<S, 1, 6>(a, 0, w, j, cols, out, 0, init, reverse),
+                7 => tile::<S, 1, 7>(a, 0, w, j, cols, out, 0, init, reverse),
+                8 => tile::<S, 1, 8>(a, 0, w, j, cols, out, 0, init, reverse),
+                9 => tile::<S, 1, 9>(a, 0, w, j, cols, out, 0, init, reverse),
+                10 => tile::<S, 1, 10>(a, 0, w, j, cols, out, 0, init, reverse),
+                11 => tile::<S, 1, 11>(a, 0, w, j, cols, out, 0, init, reverse),
+                12 => tile::<S, 1, 12>(a, 0, w, j, cols, out, 0, init, reverse),
+                13 => tile::<S, 1, 13>(a, 0, w, j, cols, out, 0, init, reverse),
+                14 => tile::<S, 1, 14>(a, 0, w, j, cols, out, 0, init, reverse),
+                15 => tile::<S, 1, 15>(a, 0, w, j, cols, out, 0, init, reverse),
+                _ => tile::<S, 1, 16>(a, 0, w, j, cols, out, 0, init, reverse),
+            }
         }
     }
 }
@@ -130,26 +192,27 @@ unsafe fn row_blocks<S: Simd, const R: usize>(
     ldo: usize,
     init: Init<'_>,
     nv: usize,
+    reverse: bool,
 ) {
     let width = nv * S::LANES;
-    let mut j = 0;
-    while j < w.n {
+    let blocks = w.n.div_ceil(width);
+    for block in 0..blocks {
+        let j = if reverse { blocks - 1 - block } else { block } * width;
         let cols = (w.n - j).min(width);
         let vectors = cols.div_ceil(S::LANES);
         // SAFETY: the caller's bounds; `j + vectors·LANES ≤ ld` because `ld` is a multiple of 16.
         unsafe {
             match vectors {
-                1 => tile::<S, R, 1>(a, lda, w, j, cols, out, ldo, init),
-                2 => tile::<S, R, 2>(a, lda, w, j, cols, out, ldo, init),
-                3 => tile::<S, R, 3>(a, lda, w, j, cols, out, ldo, init),
-                4 => tile::<S, R, 4>(a, lda, w, j, cols, out, ldo, init),
-                5 => tile::<S, R, 5>(a, lda, w, j, cols, out, ldo, init),
-                6 => tile::<S, R, 6>(a, lda, w, j, cols, out, ldo, init),
-                7 => tile::<S, R, 7>(a, lda, w, j, cols, out, ldo, init),
-                _ => tile::<S, R, 8>(a, lda, w, j, cols, out, ldo, init),
+                1 => tile::<S, R, 1>(a, lda, w, j, cols, out, ldo, init, reverse),
+                2 => tile::<S, R, 2>(a, lda, w, j, cols, out, ldo, init, reverse),
+                3 => tile::<S, R, 3>(a, lda, w, j, cols, out, ldo, init, reverse),
+                4 => tile::<S, R, 4>(a, lda, w, j, cols, out, ldo, init, reverse),
+                5 => tile::<S, R, 5>(a, lda, w, j, cols, out, ldo, init, reverse),
+                6 => tile::<S, R, 6>(a, lda, w, j, cols, out, ldo, init, reverse),
+                7 => tile::<S, R, 7>(a, lda, w, j, cols, out, ldo, init, reverse),
+                _ => tile::<S, R, 8>(a, lda, w, j, cols, out, ldo, init, reverse),
             }
         }
-        j += cols;
     }
 }
 
@@ -166,6 +229,7 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
     out: *mut f32,
     ldo: usize,
     init: Init<'_>,
+    reverse: bool,
 ) {
     let l = S::LANES;
     let full = cols == NV * l;
@@ -191,7 +255,7 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
                             *x = S::load(o.add(v * l));
                         }
                     } else {
-                        let mut tmp = [0f32; 128];
+                        let mut tmp = [0f32; 256];
                         core::ptr::copy_nonoverlapping(o, tmp.as_mut_ptr(), cols);
                         for (v, x) in row.iter_mut().enumerate() {
                             *x = S::load(tmp.as_ptr().add(v * l));
@@ -200,8 +264,10 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
                 }
             }
         }
-        let mut wp = w.data.as_ptr().add(j);
-        for kk in 0..w.k {
+        let last = w.k.saturating_sub(1);
+        for step in 0..w.k {
+            let kk = if reverse { last - step } else { step };
+            let wp = w.data.as_ptr().add(kk * w.ld + j);
             let mut wv = [S::zero(); NV];
             for (v, x) in wv.iter_mut().enumerate() {
                 *x = S::load(wp.add(v * l));
@@ -212,7 +278,6 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
                     row[v] = S::fma(av, wv[v], row[v]);
                 }
             }
-            wp = wp.add(w.ld);
         }
         for (r, row) in acc.iter().enumerate() {
             let o = out.add(r * ldo + j);
@@ -221,7 +286,7 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
                     S::store(o.add(v * l), *x);
                 }
             } else {
-                let mut tmp = [0f32; 128];
+                let mut tmp = [0f32; 256];
                 for (v, x) in row.iter().enumerate() {
                     S::store(tmp.as_mut_ptr().add(v * l), *x);
                 }
@@ -246,6 +311,10 @@ mod tests {
         gemm::<S>(m, a, lda, w, out, ldo, init)
     }
 
+    crate::isa_fn! {
+        fn run_on(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) -> () = run;
+    }
+
     #[test]
     fn every_instruction_set_matches_plain_loops() {
         for isa in Isa::available() {
@@ -261,7 +330,7 @@ mod tests {
                 for mode in 0..3 {
                     let mut out = start.clone();
                     let init = [Init::Zero, Init::Bias(&bias), Init::Accumulate][mode];
-                    crate::dispatch!(isa, run::<S>(m, &a, lda, &w, &mut out, ldo, init));
+                    run_on(isa, m, &a, lda, &w, &mut out, ldo, init);
                     for i in 0..m {
                         for j in 0..ldo {
                             let got = out[i * ldo + j];

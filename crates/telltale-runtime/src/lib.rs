@@ -26,6 +26,7 @@ pub mod net;
 #[cfg(feature = "std")]
 pub mod pool;
 pub mod simd;
+pub mod vmath;
 
 pub use error::{Error, Result};
 pub use format::{Affine, Header, LayerSpec, ScoreSpec};

@@ -104,7 +104,7 @@ impl Network {
             });
         }
         let Session { isa, bufs, scratch, .. } = session;
-        let result = crate::dispatch!(*isa, run::<S>(self, bufs, scratch, x, batch));
+        let result = run_on(*isa, self, bufs, scratch, x, batch);
         Ok(&session.bufs[result][..batch * self.output_len()])
     }
 }
@@ -128,6 +128,11 @@ impl Session {
     pub fn max_batch(&self) -> usize {
         self.max_batch
     }
+}
+
+crate::isa_fn! {
+    /// [`run`] on an instruction set.
+    fn run_on(net: &Network, bufs: &mut [Vec<f32>; 2], scratch: &mut [f32], x: &[f32], b: usize) -> usize = run;
 }
 
 /// Runs every layer; returns which buffer holds the output.

@@ -11,6 +11,7 @@
 //! metal), the instruction sets the build targets are used.
 
 #![allow(unsafe_code)]
+#![allow(clippy::too_many_arguments)]
 
 use core::fmt;
 
@@ -118,8 +119,23 @@ pub trait Simd: Copy {
     unsafe fn store(p: *mut f32, v: Self::V);
     /// `a·b + c` (fused where the instruction set has it).
     fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    /// [`crate::gemm::gemm`] compiled for this instruction set.
-    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>);
+    /// `a + b`.
+    fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a − b`.
+    fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a · b`.
+    fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b`.
+    fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise maximum.
+    fn max(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise minimum.
+    fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// `2ⁿ` from `shifted = n + 1.5·2²³` (n integral): the float whose bits are `(bits(shifted) − bits(1.5·2²³) + 127) << 23`.
+    fn pow2(shifted: Self::V) -> Self::V;
+    /// [`crate::gemm::gemm`] compiled for this instruction set (`reverse`: weights read last to first).
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool);
 }
 
 /// Plain `f32`, one lane.
@@ -127,6 +143,34 @@ pub trait Simd: Copy {
 pub struct Scalar;
 
 impl Simd for Scalar {
+    #[inline(always)]
+    fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    fn div(a: f32, b: f32) -> f32 {
+        a / b
+    }
+    #[inline(always)]
+    fn max(a: f32, b: f32) -> f32 {
+        a.max(b)
+    }
+    #[inline(always)]
+    fn min(a: f32, b: f32) -> f32 {
+        a.min(b)
+    }
+    #[inline(always)]
+    fn pow2(shifted: f32) -> f32 {
+        f32::from_bits(shifted.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23)
+    }
     type V = f32;
     const LANES: usize = 1;
     const TILE_VECTORS: usize = 4;
@@ -153,8 +197,8 @@ impl Simd for Scalar {
         a * b + c
     }
     #[inline(never)]
-    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-        crate::gemm::gemm_body::<Scalar>(m, a, lda, w, out, ldo, init)
+    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
+        crate::gemm::gemm_body::<Scalar>(m, a, lda, w, out, ldo, init, reverse)
     }
 }
 
@@ -170,6 +214,46 @@ mod x86 {
     pub struct Sse2;
 
     impl Simd for Sse2 {
+        #[inline(always)]
+        fn add(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn div(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_div_ps(a, b) }
+        }
+        #[inline(always)]
+        fn max(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_max_ps(a, b) }
+        }
+        #[inline(always)]
+        fn min(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm_min_ps(a, b) }
+        }
+        #[inline(always)]
+        fn pow2(shifted: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe {
+                _mm_castsi128_ps(_mm_slli_epi32::<23>(_mm_add_epi32(
+                    _mm_sub_epi32(_mm_castps_si128(shifted), _mm_set1_epi32(0x4B40_0000)),
+                    _mm_set1_epi32(127),
+                )))
+            }
+        }
         type V = __m128;
         const LANES: usize = 4;
         const TILE_VECTORS: usize = 3;
@@ -199,8 +283,17 @@ mod x86 {
             unsafe { _mm_add_ps(_mm_mul_ps(a, b), c) }
         }
         #[inline(never)]
-        fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-            crate::gemm::gemm_body::<Sse2>(m, a, lda, w, out, ldo, init)
+        fn gemm(
+            m: usize,
+            a: &[f32],
+            lda: usize,
+            w: &Matrix,
+            out: &mut [f32],
+            ldo: usize,
+            init: Init<'_>,
+            reverse: bool,
+        ) {
+            crate::gemm::gemm_body::<Sse2>(m, a, lda, w, out, ldo, init, reverse)
         }
     }
 
@@ -209,6 +302,46 @@ mod x86 {
     pub struct Avx2;
 
     impl Simd for Avx2 {
+        #[inline(always)]
+        fn add(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn div(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_div_ps(a, b) }
+        }
+        #[inline(always)]
+        fn max(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_max_ps(a, b) }
+        }
+        #[inline(always)]
+        fn min(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm256_min_ps(a, b) }
+        }
+        #[inline(always)]
+        fn pow2(shifted: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe {
+                _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+                    _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B40_0000)),
+                    _mm256_set1_epi32(127),
+                )))
+            }
+        }
         type V = __m256;
         const LANES: usize = 8;
         const TILE_VECTORS: usize = 3;
@@ -238,13 +371,31 @@ mod x86 {
             unsafe { _mm256_fmadd_ps(a, b, c) }
         }
         #[inline]
-        fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
+        fn gemm(
+            m: usize,
+            a: &[f32],
+            lda: usize,
+            w: &Matrix,
+            out: &mut [f32],
+            ldo: usize,
+            init: Init<'_>,
+            reverse: bool,
+        ) {
             #[target_feature(enable = "avx2,fma")]
-            fn imp(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-                crate::gemm::gemm_body::<Avx2>(m, a, lda, w, out, ldo, init)
+            fn imp(
+                m: usize,
+                a: &[f32],
+                lda: usize,
+                w: &Matrix,
+                out: &mut [f32],
+                ldo: usize,
+                init: Init<'_>,
+                reverse: bool,
+            ) {
+                crate::gemm::gemm_body::<Avx2>(m, a, lda, w, out, ldo, init, reverse)
             }
             // SAFETY: `Avx2` is only used through `dispatch!` on a CPU with these features.
-            unsafe { imp(m, a, lda, w, out, ldo, init) }
+            unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
         }
     }
 
@@ -253,6 +404,46 @@ mod x86 {
     pub struct Avx512;
 
     impl Simd for Avx512 {
+        #[inline(always)]
+        fn add(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn div(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_div_ps(a, b) }
+        }
+        #[inline(always)]
+        fn max(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_max_ps(a, b) }
+        }
+        #[inline(always)]
+        fn min(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe { _mm512_min_ps(a, b) }
+        }
+        #[inline(always)]
+        fn pow2(shifted: Self::V) -> Self::V {
+            // SAFETY: only reached on a CPU with the instruction set.
+            unsafe {
+                _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+                    _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000)),
+                    _mm512_set1_epi32(127),
+                )))
+            }
+        }
         type V = __m512;
         const LANES: usize = 16;
         const TILE_VECTORS: usize = 4;
@@ -282,13 +473,31 @@ mod x86 {
             unsafe { _mm512_fmadd_ps(a, b, c) }
         }
         #[inline]
-        fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
+        fn gemm(
+            m: usize,
+            a: &[f32],
+            lda: usize,
+            w: &Matrix,
+            out: &mut [f32],
+            ldo: usize,
+            init: Init<'_>,
+            reverse: bool,
+        ) {
             #[target_feature(enable = "avx512f,avx2,fma")]
-            fn imp(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-                crate::gemm::gemm_body::<Avx512>(m, a, lda, w, out, ldo, init)
+            fn imp(
+                m: usize,
+                a: &[f32],
+                lda: usize,
+                w: &Matrix,
+                out: &mut [f32],
+                ldo: usize,
+                init: Init<'_>,
+                reverse: bool,
+            ) {
+                crate::gemm::gemm_body::<Avx512>(m, a, lda, w, out, ldo, init, reverse)
             }
             // SAFETY: `Avx512` is only used through `dispatch!` on a CPU with these features.
-            unsafe { imp(m, a, lda, w, out, ldo, init) }
+            unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
         }
     }
 }
@@ -308,6 +517,44 @@ mod arm {
     pub struct Neon;
 
     impl Simd for Neon {
+        #[inline(always)]
+        fn add(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vaddq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn sub(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vsubq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn mul(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vmulq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn div(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vdivq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn max(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vmaxq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn min(a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe { vminq_f32(a, b) }
+        }
+        #[inline(always)]
+        fn pow2(shifted: Self::V) -> Self::V {
+            // SAFETY: NEON is part of aarch64.
+            unsafe {
+                let bits = vsubq_s32(vreinterpretq_s32_f32(shifted), vdupq_n_s32(0x4B40_0000));
+                vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(bits, vdupq_n_s32(127))))
+            }
+        }
         type V = float32x4_t;
         const LANES: usize = 4;
         const TILE_VECTORS: usize = 4;
@@ -337,8 +584,17 @@ mod arm {
             unsafe { vfmaq_f32(c, a, b) }
         }
         #[inline(never)]
-        fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-            crate::gemm::gemm_body::<Neon>(m, a, lda, w, out, ldo, init)
+        fn gemm(
+            m: usize,
+            a: &[f32],
+            lda: usize,
+            w: &Matrix,
+            out: &mut [f32],
+            ldo: usize,
+            init: Init<'_>,
+            reverse: bool,
+        ) {
+            crate::gemm::gemm_body::<Neon>(m, a, lda, w, out, ldo, init, reverse)
         }
     }
 }
@@ -346,41 +602,52 @@ mod arm {
 #[cfg(target_arch = "aarch64")]
 pub use arm::Neon;
 
-/// `dispatch!(isa, f::<S>(args..))`: calls the generic kernel `f` with `S`
-/// the [`Simd`] type of `isa`, inside a function compiled for that
-/// instruction set. `isa` must have come from [`Isa::detect`] or
-/// [`Isa::available`] on this CPU.
+/// `isa_fn! { pub fn name(a: A, b: B) -> R = generic; }` defines `name(isa, a, b)`,
+/// which calls `generic::<S>(a, b)` with `S` the [`Simd`] type of `isa`,
+/// inside a function compiled for that instruction set: `generic` and every
+/// `#[inline(always)]` function it calls are inlined there and vectorised for
+/// it. `isa` must come from [`Isa::detect`] or [`Isa::available`] on this CPU.
 #[macro_export]
-macro_rules! dispatch {
-    ($isa:expr, $f:ident::<S>($($arg:expr),* $(,)?)) => {{
-        #[allow(unused_imports)]
-        use $crate::simd::*;
-        match $isa {
+macro_rules! isa_fn {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty = $generic:ident;) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name(isa: $crate::simd::Isa, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => {
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                fn __isa_run<R>(f: impl FnOnce() -> R) -> R {
-                    f()
-                }
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx512($($arg: $ty),*) -> $ret {
+                $generic::<$crate::simd::Avx512>($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx2($($arg: $ty),*) -> $ret {
+                $generic::<$crate::simd::Avx2>($($arg),*)
+            }
+            match isa {
+                #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx512` is only produced on CPUs with AVX-512F (which implies AVX2 and FMA).
-                #[allow(unsafe_code)]
-                unsafe { __isa_run(|| $f::<Avx512>($($arg),*)) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => {
-                #[target_feature(enable = "avx2,fma")]
-                fn __isa_run<R>(f: impl FnOnce() -> R) -> R {
-                    f()
+                $crate::simd::Isa::Avx512 => {
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        avx512($($arg),*)
+                    }
                 }
+                #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2` is only produced on CPUs with AVX2 and FMA.
-                #[allow(unsafe_code)]
-                unsafe { __isa_run(|| $f::<Avx2>($($arg),*)) }
+                $crate::simd::Isa::Avx2 => {
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        avx2($($arg),*)
+                    }
+                }
+                #[cfg(target_arch = "x86_64")]
+                $crate::simd::Isa::Sse2 => $generic::<$crate::simd::Sse2>($($arg),*),
+                #[cfg(target_arch = "aarch64")]
+                $crate::simd::Isa::Neon => $generic::<$crate::simd::Neon>($($arg),*),
+                _ => $generic::<$crate::simd::Scalar>($($arg),*),
             }
-            #[cfg(target_arch = "x86_64")]
-            Isa::Sse2 => $f::<Sse2>($($arg),*),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => $f::<Neon>($($arg),*),
-            _ => $f::<Scalar>($($arg),*),
         }
-    }};
+    };
 }

@@ -18,10 +18,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, FloatDType, Shape, Slice, TensorMetadata};
 use rayon::prelude::*;
 
-use super::act::{sigmoid, tanh};
 use super::flex::{CHUNK_ROWS, all_f32, dims3, matmul, tensor, values};
 use super::prim::{block, one_minus, range, stack, step};
 use super::simd::simd_dispatch;
+use telltale_runtime::act::{sigmoid, tanh};
 
 /// What the backward pass needs from the forward pass.
 #[derive(Debug, Clone)]

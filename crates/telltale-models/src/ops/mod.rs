@@ -8,7 +8,6 @@
 //! extension that routes a call to the tensor's backend and registers the
 //! backward pass with autodiff.
 
-mod act;
 pub mod conv_pool;
 pub mod conv_pool_kernels;
 mod flex;

@@ -9,7 +9,7 @@
 use alloc::vec::Vec;
 
 use crate::act::{sigmoid, tanh};
-use crate::gemm::{Init, Matrix, gemm};
+use crate::gemm::{Init, Matrix, gemm, gemm_reversed};
 use crate::simd::Simd;
 
 /// An LSTM layer.
@@ -40,18 +40,12 @@ pub struct Gru {
     pub sequence: bool,
 }
 
-/// One LSTM cell update: gates `z` (i, f, g, o blocks of `h`), state `c`, output `hs`.
-#[inline(always)]
-fn lstm_cell(z: &[f32], c: &mut [f32], hs: &mut [f32]) {
-    let h = c.len();
-    let (zi, rest) = z[..4 * h].split_at(h);
-    let (zf, rest) = rest.split_at(h);
-    let (zg, zo) = rest.split_at(h);
-    for j in 0..h {
-        let cj = sigmoid(zf[j]) * c[j] + sigmoid(zi[j]) * tanh(zg[j]);
-        c[j] = cj;
-        hs[j] = sigmoid(zo[j]) * tanh(cj);
-    }
+/// Lanes the cell updates work in: states are kept padded to a multiple of this, so every pass is whole vectors.
+const LANES: usize = 16;
+
+/// `h` rounded up to whole [`LANES`].
+fn padded(h: usize) -> usize {
+    h.div_ceil(LANES) * LANES
 }
 
 /// One GRU cell update from the input part `x` and recurrent part `r` (z, r, n blocks).
@@ -74,45 +68,59 @@ impl Lstm {
 
     /// Scratch floats for `b` windows of `t` steps.
     pub fn scratch(&self, b: usize, t: usize) -> usize {
-        b * t * self.w_ih.n + 2 * b * self.hidden()
+        b * t * self.w_ih.n + LANES + 2 * b * padded(self.hidden())
     }
 
     /// `[b, t, d_input]` → `[b, t, hidden]` (or `[b, 1, hidden]`), zero initial state.
     #[inline(always)]
     pub fn forward<S: Simd>(&self, b: usize, t: usize, x: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         let (h, g) = (self.hidden(), self.w_ih.n);
-        let (xp, rest) = scratch.split_at_mut(b * t * g);
-        let (hs, rest) = rest.split_at_mut(b * h);
-        let cs = &mut rest[..b * h];
+        let hp = padded(h);
+        // The projections, and a tail so the last step's padded gate lanes stay in bounds.
+        let (xp, rest) = scratch.split_at_mut(b * t * g + LANES);
+        let (hs, rest) = rest.split_at_mut(b * hp);
+        let cs = &mut rest[..b * hp];
         gemm::<S>(b * t, x, self.w_ih.k, &self.w_ih, xp, g, Init::Bias(&self.bias));
         hs.fill(0.0);
         cs.fill(0.0);
         for s in 0..t {
-            if s > 0 {
-                gemm::<S>(b, hs, h, &self.w_hh, &mut xp[s * g..], t * g, Init::Accumulate);
+            if s % 2 == 1 {
+                gemm_reversed::<S>(b, hs, hp, &self.w_hh, &mut xp[s * g..], t * g, Init::Accumulate);
+            } else if s > 0 {
+                gemm::<S>(b, hs, hp, &self.w_hh, &mut xp[s * g..], t * g, Init::Accumulate);
             }
             for i in 0..b {
-                let z = &xp[(i * t + s) * g..(i * t + s + 1) * g];
-                lstm_cell(z, &mut cs[i * h..(i + 1) * h], &mut hs[i * h..(i + 1) * h]);
+                let z = &xp[(i * t + s) * g..(i * t + s) * g + 3 * h + hp];
+                let (c, hi) = (&mut cs[i * hp..(i + 1) * hp], &mut hs[i * hp..(i + 1) * hp]);
+                crate::vmath::lstm_cell::<S>(z, h, c, hi);
                 if self.sequence {
-                    out[(i * t + s) * h..(i * t + s + 1) * h].copy_from_slice(&hs[i * h..(i + 1) * h]);
+                    out[(i * t + s) * h..(i * t + s + 1) * h].copy_from_slice(&hi[..h]);
                 }
             }
         }
         if !self.sequence {
-            out[..b * h].copy_from_slice(hs);
+            for i in 0..b {
+                out[i * h..(i + 1) * h].copy_from_slice(&hs[i * hp..i * hp + h]);
+            }
         }
     }
 
-    /// One step of a stream: `x` is one reading's input, `state` holds `[h, c]` and is updated.
+    /// Floats of a stream's state (`h` then `c`, padded).
+    pub fn state_len(&self) -> usize {
+        2 * padded(self.hidden())
+    }
+
+    /// One step of a stream: `x` is one reading's input, `state` ([`Lstm::state_len`], zeros at the start)
+    /// is updated and its first `hidden` values are the output. `scratch` holds `4·hidden + 16` floats.
     #[inline(always)]
     pub fn step<S: Simd>(&self, x: &[f32], state: &mut [f32], scratch: &mut [f32]) {
         let (h, g) = (self.hidden(), self.w_ih.n);
-        let z = &mut scratch[..g];
+        let hp = padded(h);
+        let z = &mut scratch[..g + LANES];
         gemm::<S>(1, x, self.w_ih.k, &self.w_ih, z, g, Init::Bias(&self.bias));
-        let (hs, cs) = state.split_at_mut(h);
-        gemm::<S>(1, hs, h, &self.w_hh, z, g, Init::Accumulate);
-        lstm_cell(z, &mut cs[..h], hs);
+        let (hs, cs) = state.split_at_mut(hp);
+        gemm::<S>(1, hs, hp, &self.w_hh, z, g, Init::Accumulate);
+        crate::vmath::lstm_cell::<S>(&z[..3 * h + hp], h, &mut cs[..hp], hs);
     }
 }
 
@@ -137,7 +145,11 @@ impl Gru {
         gemm::<S>(b * t, x, self.w_ih.k, &self.w_ih, xp, g, Init::Bias(&self.b_ih));
         hs.fill(0.0);
         for s in 0..t {
-            gemm::<S>(b, hs, h, &self.w_hh, rp, g, Init::Bias(&self.b_hh));
+            if s % 2 == 1 {
+                gemm_reversed::<S>(b, hs, h, &self.w_hh, rp, g, Init::Bias(&self.b_hh));
+            } else {
+                gemm::<S>(b, hs, h, &self.w_hh, rp, g, Init::Bias(&self.b_hh));
+            }
             for i in 0..b {
                 let xs = &xp[(i * t + s) * g..(i * t + s + 1) * g];
                 gru_cell(xs, &rp[i * g..(i + 1) * g], &mut hs[i * h..(i + 1) * h]);

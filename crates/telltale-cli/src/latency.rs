@@ -1,0 +1,210 @@
+//! `telltale bench latency`: how long telltale-runtime takes to score the
+//! test windows of a trained model, one window on one thread and batched on
+//! every core, beside burn and any peer run in the same invocation.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
+use telltale_models::artifact::Model;
+use telltale_models::pipeline::Detector;
+use telltale_models::samples::WindowData;
+use telltale_models::{Net, NetOutput};
+use telltale_runtime::{Isa, Model as Runtime, Pool};
+
+use crate::cli::BenchLatencyArgs;
+use crate::output::{emit, print_json};
+
+/// A peer's figures and telltale's ratio to each (below 1: telltale is faster or smaller).
+#[derive(Debug, Serialize)]
+struct Reference {
+    command: String,
+    figures: BTreeMap<String, f64>,
+    ratios: BTreeMap<String, f64>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.get(((s.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+/// Times `calls` one-window calls on one thread; microseconds each.
+fn one_window(rt: &Runtime, isa: Isa, x: &[f32], windows: usize, calls: usize) -> Result<Vec<f64>> {
+    let per = x.len() / windows;
+    let mut session = rt.network.session_with(1, isa);
+    let mut sink = 0f32;
+    for w in 0..windows.min(200) {
+        sink += rt.network.forward(&mut session, &x[w * per..(w + 1) * per], 1)?[0];
+    }
+    let mut times = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let w = i % windows;
+        let started = Instant::now();
+        let out = rt.network.forward(&mut session, &x[w * per..(w + 1) * per], 1)?;
+        sink += out[0];
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    std::hint::black_box(sink);
+    Ok(times)
+}
+
+fn burn_outputs(net: &Net, x: &[f32], b: usize, t: usize, c: usize) -> Vec<f32> {
+    let input = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [b, t, c]), &Device::flex());
+    let out = match net.forward(input) {
+        NetOutput::Logit(z, _) => z.reshape([-1]),
+        NetOutput::Forecast(f) => f.reshape([-1]),
+        NetOutput::Reconstruction(r) => r.reshape([-1]),
+    };
+    out.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+}
+
+fn run_reference(command: &str) -> Result<BTreeMap<String, f64>> {
+    let mut parts = command.split_whitespace();
+    let program = parts.next().context("empty --reference command")?;
+    let out = Command::new(program)
+        .args(parts)
+        .env("TF_CPP_MIN_LOG_LEVEL", "2")
+        .output()
+        .with_context(|| format!("running {command}"))?;
+    if !out.status.success() {
+        bail!("{command} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let figures: BTreeMap<String, f64> = words
+        .windows(2)
+        .filter(|w| {
+            w[0].ends_with("_batch1_us") || w[0].ends_with("_batched_us_per_window") || w[0].ends_with("_bytes")
+        })
+        .filter_map(|w| Some((w[0].to_owned(), w[1].parse().ok()?)))
+        .collect();
+    if figures.is_empty() {
+        bail!("{command} printed no *_batch1_us, *_batched_us_per_window or *_bytes figure");
+    }
+    Ok(figures)
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
+    let device = Device::flex();
+    let model = Model::load(&args.model, &device)?;
+    let Detector::Neural(net) = &model.detector else {
+        bail!("{}: a classic baseline; `bench latency` times the neural runtime", args.model.display());
+    };
+    let bytes = model.export_bytes()?;
+    let rt = Runtime::from_bytes(&bytes)?;
+    let (data, windows) = model.read_data(&model.data_path())?;
+    let split = model.manifest.experiment.split.split(&data, &windows)?;
+    let idx = if split.test.is_empty() { (0..windows.len()).collect() } else { split.test };
+    let wd =
+        WindowData { values: data.values(), channels: data.n_features(), windows: &windows, row_labels: data.labels() };
+    let x = wd.inputs(&idx);
+    let (n, (t, c)) = (idx.len(), rt.network.input_shape());
+    if n == 0 {
+        bail!("{}: no windows to time", args.model.display());
+    }
+
+    // Exactness on these windows, against burn.
+    let mut pool = Pool::new(&rt.network, args.threads, args.tile);
+    let mut ours = vec![0.0; n * rt.network.output_len()];
+    pool.run(&rt.network, &x, n, &mut ours)?;
+    let theirs = burn_outputs(net, &x, n, t, c);
+    let max_abs_diff = ours.iter().zip(&theirs).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+    let max_abs_output = ours.iter().map(|a| f64::from(a.abs())).fold(0.0, f64::max);
+    // A classifier's output is its probability (seed 000's Dense(1, sigmoid)); compare that too.
+    let prob = |z: f32| 1.0 / (1.0 + (-f64::from(z)).exp());
+    let max_abs_diff_probability = (rt.header.score == telltale_runtime::ScoreSpec::Probability)
+        .then(|| ours.iter().zip(&theirs).map(|(&a, &b)| (prob(a) - prob(b)).abs()).fold(0.0, f64::max));
+
+    let best = Isa::detect();
+    let times = one_window(&rt, best, &x, n, args.calls)?;
+    let batch1_us = median(&mut times.clone());
+    let mut isa_batch1_us = BTreeMap::new();
+    for isa in Isa::available() {
+        let mut t = if isa == best { times.clone() } else { one_window(&rt, isa, &x, n, args.calls.min(1000))? };
+        isa_batch1_us.insert(isa.to_string(), median(&mut t));
+    }
+    let mut burn_times = Vec::new();
+    let per = t * c;
+    for i in 0..200.min(args.calls) {
+        let w = i % n;
+        let started = Instant::now();
+        std::hint::black_box(burn_outputs(net, &x[w * per..(w + 1) * per], 1, t, c));
+        burn_times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let burn_batch1_us = median(&mut burn_times);
+
+    let mut rounds = Vec::with_capacity(args.rounds);
+    for _ in 0..args.rounds.max(1) {
+        let started = Instant::now();
+        pool.run(&rt.network, &x, n, &mut ours)?;
+        rounds.push(started.elapsed().as_secs_f64() * 1e6 / n as f64);
+    }
+    let batched_us_per_window = median(&mut rounds);
+
+    let ours_by_suffix = |key: &str| -> Option<f64> {
+        if key.ends_with("_batch1_us") {
+            Some(batch1_us)
+        } else if key.ends_with("_batched_us_per_window") {
+            Some(batched_us_per_window)
+        } else if key.ends_with("_bytes") {
+            Some(bytes.len() as f64)
+        } else {
+            None
+        }
+    };
+    let mut references = Vec::new();
+    for command in &args.reference {
+        let figures = run_reference(command)?;
+        let ratios = figures.iter().filter_map(|(k, v)| Some((k.clone(), ours_by_suffix(k)? / v))).collect();
+        references.push(Reference { command: command.clone(), figures, ratios });
+    }
+
+    let h = &rt.header;
+    let report = serde_json::json!({
+        "preset": h.preset, "isa": best.to_string(), "threads": pool.threads(), "windows": n,
+        "batch1_us": batch1_us, "batch1_p10_us": quantile(&times, 0.1), "batch1_p90_us": quantile(&times, 0.9),
+        "batched_us_per_window": batched_us_per_window, "batch_tile": args.tile,
+        "model_bytes": bytes.len(), "isa_batch1_us": isa_batch1_us, "burn_batch1_us": burn_batch1_us,
+        "max_abs_diff_vs_burn": max_abs_diff, "max_abs_output": max_abs_output,
+        "max_abs_diff_probability_vs_burn": max_abs_diff_probability, "references": references,
+    });
+    if args.json {
+        return print_json(&report);
+    }
+    let mut s = format!(
+        "{} on {best}: one window {batch1_us:.1} µs (median of {} calls, p10 {:.1}, p90 {:.1}); batched {batched_us_per_window:.2} µs/window ({} threads, {} test windows, tile {}); file {} bytes\n",
+        h.preset,
+        times.len(),
+        quantile(&times, 0.1),
+        quantile(&times, 0.9),
+        pool.threads(),
+        n,
+        args.tile,
+        bytes.len()
+    );
+    s += &format!(
+        "  burn (same weights, one window): {burn_batch1_us:.1} µs; max |runtime − burn| = {max_abs_diff:.2e} (outputs up to {max_abs_output:.1})\n"
+    );
+    if let Some(d) = max_abs_diff_probability {
+        s += &format!("  as probabilities: max |runtime − burn| = {d:.2e}\n");
+    }
+    for (isa, us) in &isa_batch1_us {
+        s += &format!("  {isa}: {us:.1} µs/window\n");
+    }
+    for r in &references {
+        for (k, v) in &r.figures {
+            s += &format!("  {k} {v} (telltale ratio {:.2})\n", r.ratios.get(k).copied().unwrap_or(f64::NAN));
+        }
+    }
+    emit(&s)
+}
