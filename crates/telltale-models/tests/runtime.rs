@@ -111,3 +111,56 @@ fn files_name_what_is_wrong_with_them() {
     let err = Model::from_bytes(&newer).unwrap_err().to_string();
     assert!(err.contains("version 9 is newer"), "{err}");
 }
+
+#[test]
+fn streaming_forecasters_equal_recomputing_the_series() {
+    let device = Device::flex();
+    let features = vec!["temperature".to_owned(), "humidity".to_owned()];
+    let scaler = Scaler::Identity { n: 2 };
+    let threshold = Threshold::Static { value: 3.0 };
+    let tcn = TcnForecastConfig::new().with_kernel(2).with_dilations(vec![1, 2]).with_filters(16);
+    let cfgs = vec![
+        NetConfig::LstmForecast(RnnForecastConfig::new().with_units(vec![24, 12])),
+        NetConfig::GruForecast(RnnForecastConfig::new().with_units(vec![24, 12])),
+        NetConfig::TcnForecast(tcn),
+        NetConfig::TcnForecast(TcnForecastConfig::new()),
+    ];
+    let n = 40;
+    let series: Vec<f32> = (0..n * 2).map(|i| (i as f32 * 0.31).sin() + (i % 7) as f32 * 0.1).collect();
+    for cfg in cfgs {
+        let dims = NetDims { channels: 2, steps: 10, horizon: 1 };
+        let net = cfg.init(&dims, &device);
+        let model = runtime_model(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export");
+        let mut stream = model.network.stream().expect("a forecaster streams");
+        for t in 0..n {
+            let got = stream.push(&model.network, &series[t * 2..(t + 1) * 2]).expect("push").to_vec();
+            // The same layers over the whole series so far, as one window.
+            let whole = telltale_runtime::Network::new(t + 1, 2, model.network.layers().to_vec()).expect("network");
+            let mut session = whole.session(1);
+            let want = whole.forward(&mut session, &series[..(t + 1) * 2], 1).expect("forward");
+            let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst <= 1e-5, "{} at reading {t}: stream differs from recomputing by {worst:e}", cfg.name());
+        }
+        // A TCN whose receptive field (1 + (2 − 1)·(1 + 2)·2 = 7 steps) fits in the lookback gives its window's forecast.
+        if let NetConfig::TcnForecast(c) = &cfg
+            && c.kernel == 2
+        {
+            stream.reset();
+            let mut session = model.network.session(1);
+            for t in 0..n {
+                let got = stream.push(&model.network, &series[t * 2..(t + 1) * 2]).expect("push").to_vec();
+                if t + 1 >= 10 {
+                    let want = model.network.forward(&mut session, &series[(t - 9) * 2..(t + 1) * 2], 1).expect("fwd");
+                    let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                    assert!(worst <= 1e-5, "tcn lookback window at {t}: {worst:e}");
+                }
+            }
+        }
+    }
+    // Layers that need the whole window cannot stream.
+    let cfg = NetConfig::CnnLstm(ConvLstmConfig::new());
+    let dims = NetDims { channels: 2, steps: 24, horizon: 0 };
+    let net = cfg.init(&dims, &device);
+    let model = runtime_model(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export");
+    assert!(model.network.stream().is_err());
+}

@@ -26,6 +26,7 @@ pub mod net;
 #[cfg(feature = "std")]
 pub mod pool;
 pub mod simd;
+pub mod stream;
 pub mod vmath;
 
 pub use error::{Error, Result};
@@ -35,3 +36,4 @@ pub use net::{Network, Session};
 #[cfg(feature = "std")]
 pub use pool::Pool;
 pub use simd::Isa;
+pub use stream::Stream;
