@@ -97,6 +97,10 @@ pub(crate) struct BenchLatencyArgs {
     #[arg(long, default_value_t = 20)]
     pub rounds: usize,
 
+    /// Also export with int8 weights and report its size and test accuracy beside the f32 model's.
+    #[arg(long)]
+    pub int8: bool,
+
     /// Windows per runtime call in batched mode.
     #[arg(long, default_value_t = 32)]
     pub tile: usize,
@@ -126,6 +130,10 @@ pub(crate) struct ExportArgs {
     /// The file to write (default: DIR/model.safetensors).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Store weight matrices as int8 with one scale per column (about a quarter of the size).
+    #[arg(long)]
+    pub int8: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]

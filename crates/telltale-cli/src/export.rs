@@ -10,7 +10,7 @@ use crate::output::{emit, print_json};
 /// Runs the command.
 pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let model = Model::load(&args.model, &Device::flex())?;
-    let bytes = model.export_bytes()?;
+    let bytes = model.export_bytes(args.int8)?;
     // Checked before it is written: the file must load in the runtime.
     let loaded = telltale_runtime::Model::from_bytes(&bytes)?;
     let out = args.out.clone().unwrap_or_else(|| args.model.join("model.safetensors"));

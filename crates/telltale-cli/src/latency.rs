@@ -93,6 +93,44 @@ fn run_reference(command: &str) -> Result<BTreeMap<String, f64>> {
     Ok(figures)
 }
 
+/// The int8 model beside the f32 one: size, output change, and accuracy on these windows where they
+/// carry labels (classifiers, at the model's threshold).
+fn int8_report(
+    model: &Model,
+    rt: &Runtime,
+    x: &[f32],
+    n: usize,
+    f32_out: &[f32],
+    windows: &telltale_core::Windows,
+    idx: &[usize],
+) -> Result<serde_json::Value> {
+    let bytes = model.export_bytes(true)?;
+    let q = Runtime::from_bytes(&bytes)?;
+    let mut out = vec![0.0; f32_out.len()];
+    Pool::new(&q.network, 0, 32).run(&q.network, x, n, &mut out)?;
+    let max_abs_diff = out.iter().zip(f32_out).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+    let accuracy = |outputs: &[f32]| -> Option<f64> {
+        let labels = windows.labels()?;
+        if rt.header.score != telltale_runtime::ScoreSpec::Probability {
+            return None;
+        }
+        let threshold = match rt.header.threshold {
+            telltale_runtime::format::ThresholdSpec::Static { value } => value,
+            telltale_runtime::format::ThresholdSpec::Sliding { .. } => return None,
+        };
+        let hits = idx
+            .iter()
+            .zip(outputs)
+            .filter(|&(&w, &z)| (1.0 / (1.0 + (-f64::from(z)).exp()) >= threshold) == (labels[w] == 1))
+            .count();
+        Some(hits as f64 / idx.len() as f64)
+    };
+    Ok(serde_json::json!({
+        "model_bytes": bytes.len(), "max_abs_diff_vs_f32": max_abs_diff,
+        "accuracy_f32": accuracy(f32_out), "accuracy_int8": accuracy(&out),
+    }))
+}
+
 /// Runs the command.
 pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
     let device = Device::flex();
@@ -100,7 +138,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
     let Detector::Neural(net) = &model.detector else {
         bail!("{}: a classic baseline; `bench latency` times the neural runtime", args.model.display());
     };
-    let bytes = model.export_bytes()?;
+    let bytes = model.export_bytes(false)?;
     let rt = Runtime::from_bytes(&bytes)?;
     let (data, windows) = model.read_data(&model.data_path())?;
     let split = model.manifest.experiment.split.split(&data, &windows)?;
@@ -169,6 +207,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         references.push(Reference { command: command.clone(), figures, ratios });
     }
 
+    let int8 = if args.int8 { Some(int8_report(&model, &rt, &x, n, &ours, &windows, &idx)?) } else { None };
     let h = &rt.header;
     let report = serde_json::json!({
         "preset": h.preset, "isa": best.to_string(), "threads": pool.threads(), "windows": n,
@@ -176,7 +215,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         "batched_us_per_window": batched_us_per_window, "batch_tile": args.tile,
         "model_bytes": bytes.len(), "isa_batch1_us": isa_batch1_us, "burn_batch1_us": burn_batch1_us,
         "max_abs_diff_vs_burn": max_abs_diff, "max_abs_output": max_abs_output,
-        "max_abs_diff_probability_vs_burn": max_abs_diff_probability, "references": references,
+        "max_abs_diff_probability_vs_burn": max_abs_diff_probability, "int8": int8, "references": references,
     });
     if args.json {
         return print_json(&report);
@@ -200,6 +239,9 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
     }
     for (isa, us) in &isa_batch1_us {
         s += &format!("  {isa}: {us:.1} µs/window\n");
+    }
+    if let Some(q) = &int8 {
+        s += &format!("  int8 weights: {q}\n");
     }
     for r in &references {
         for (k, v) in &r.figures {

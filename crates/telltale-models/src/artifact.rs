@@ -209,8 +209,9 @@ impl Model {
     }
 
     /// The model as a telltale-runtime file (see `telltale_runtime::format`): layers, weights, scaler,
-    /// window, score rule, threshold, and the test figures under `info`.
-    pub fn export_bytes(&self) -> Result<Vec<u8>> {
+    /// window, score rule, threshold, and the test figures under `info`; `int8` stores the weight
+    /// matrices as `i8` with one scale per column.
+    pub fn export_bytes(&self, int8: bool) -> Result<Vec<u8>> {
         let Detector::Neural(net) = &self.detector else {
             return Err(Error::Data(format!(
                 "{} is a classic baseline; the runtime runs the neural presets (score baselines with `telltale detect`)",
@@ -218,8 +219,15 @@ impl Model {
             )));
         };
         let m = &self.manifest;
-        let info =
-            serde_json::json!({ "test": m.report.test, "params": m.report.params, "telltale_model": m.report.name });
+        // The test figures, scalars only: the file stays small.
+        let test = serde_json::to_value(&m.report.test).unwrap_or_default();
+        let test: serde_json::Map<String, serde_json::Value> = test
+            .as_object()
+            .map(|o| {
+                o.iter().filter(|(_, v)| v.is_number() || v.is_string()).map(|(k, v)| (k.clone(), v.clone())).collect()
+            })
+            .unwrap_or_default();
+        let info = serde_json::json!({ "test": test, "params": m.report.params });
         let parts = HeaderParts {
             name: &m.report.name,
             preset: &m.report.preset,
@@ -232,7 +240,7 @@ impl Model {
             eps: m.decision.eps,
             info,
         };
-        crate::export::to_bytes(net, &parts)
+        crate::export::to_bytes_with(net, &parts, int8)
     }
 
     /// Scores windows `idx` of scaled `data`.

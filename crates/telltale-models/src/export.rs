@@ -308,11 +308,16 @@ pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Header {
     }
 }
 
-/// The model file's bytes.
+/// The model file's bytes (`f32` weights).
 pub fn to_bytes(net: &Net, parts: &HeaderParts<'_>) -> Result<Vec<u8>> {
+    to_bytes_with(net, parts, false)
+}
+
+/// The model file's bytes; `int8` stores weight matrices as `i8` with per-column scales.
+pub fn to_bytes_with(net: &Net, parts: &HeaderParts<'_>, int8: bool) -> Result<Vec<u8>> {
     let e = export_net(net, &parts.dims);
     let header = header(parts, e.layers);
-    format::to_bytes(&header, &e.tensors).map_err(|err| Error::Data(format!("export: {err}")))
+    format::to_bytes_with(&header, &e.tensors, int8).map_err(|err| Error::Data(format!("export: {err}")))
 }
 
 /// `net` as a runtime model, in memory.

@@ -239,14 +239,45 @@ pub struct Header {
 /// A tensor to write: name, shape, values.
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
-/// Writes a model file.
+/// Writes a model file with `f32` weights.
 pub fn to_bytes(header: &Header, tensors: &[NamedTensor]) -> Result<Vec<u8>> {
+    to_bytes_with(header, tensors, false)
+}
+
+/// Writes a model file; with `int8`, every weight matrix is stored as `i8` with one `f32` scale per
+/// column (`name.scale`, symmetric, `scale = max |w| / 127`) and restored to `f32` when loaded.
+pub fn to_bytes_with(header: &Header, tensors: &[NamedTensor], int8: bool) -> Result<Vec<u8>> {
     let json = serde_json::to_string(header).map_err(|e| Error::invalid("header", e.to_string()))?;
-    let bytes: Vec<Vec<u8>> =
-        tensors.iter().map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
-    let mut views = Vec::with_capacity(tensors.len());
-    for ((name, shape, _), data) in tensors.iter().zip(&bytes) {
-        let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| Error::invalid(name, e.to_string()))?;
+    let mut stored: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, shape, v) in tensors {
+        match shape.as_slice() {
+            [k, n] if int8 && *n > 0 => {
+                let (k, n) = (*k, *n);
+                let scales: Vec<f32> = (0..n)
+                    .map(|j| (0..k).map(|i| v[i * n + j].abs()).fold(0.0f32, f32::max) / 127.0)
+                    .map(|s| if s > 0.0 { s } else { 1.0 })
+                    .collect();
+                let q: Vec<u8> = v
+                    .iter()
+                    .enumerate()
+                    .map(|(at, &w)| (libm::roundf(w / scales[at % n]).clamp(-127.0, 127.0) as i8) as u8)
+                    .collect();
+                stored.push((name.clone(), Dtype::I8, shape.clone(), q));
+                stored.push((
+                    alloc::format!("{name}.scale"),
+                    Dtype::F32,
+                    alloc::vec![n],
+                    scales.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ));
+            }
+            _ => {
+                stored.push((name.clone(), Dtype::F32, shape.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+            }
+        }
+    }
+    let mut views = Vec::with_capacity(stored.len());
+    for (name, dtype, shape, data) in &stored {
+        let view = TensorView::new(*dtype, shape.clone(), data).map_err(|e| Error::invalid(name, e.to_string()))?;
         views.push((name.as_str(), view));
     }
     safetensors::serialize(views, Some(metadata([(METADATA_KEY.to_owned(), json)])))
@@ -269,11 +300,25 @@ impl Tensors<'_> {
     /// Shape and values of tensor `name`.
     pub fn get(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let view = self.file.tensor(name).map_err(|_| Error::invalid(name, "tensor missing from the file"))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::invalid(name, format!("dtype {:?}, expected F32", view.dtype())));
+        let shape = view.shape().to_vec();
+        match view.dtype() {
+            Dtype::F32 => {
+                let values =
+                    view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                Ok((shape, values))
+            }
+            Dtype::I8 if shape.len() == 2 => {
+                let n = shape[1];
+                let (_, scales) = self.get(&format!("{name}.scale"))?;
+                if scales.len() != n {
+                    return Err(Error::invalid(name, format!("{} scales for {n} columns", scales.len())));
+                }
+                let values =
+                    view.data().iter().enumerate().map(|(at, &q)| f32::from(q as i8) * scales[at % n]).collect();
+                Ok((shape, values))
+            }
+            other => Err(Error::invalid(name, format!("dtype {other:?}, expected F32 (or I8 for a matrix)"))),
         }
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        Ok((view.shape().to_vec(), values))
     }
 
     fn matrix(&self, name: &str, rows: Option<usize>) -> Result<Matrix> {
