@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use telltale_core::{Scaler, SlidingKSigma, Threshold};
-use telltale_models::export::{HeaderParts, runtime_model, to_bytes};
+use telltale_models::export::{HeaderParts, runtime_model, to_bytes, to_bytes_with};
 use telltale_models::presets::*;
 use telltale_runtime::{Isa, Model};
 
@@ -110,6 +110,34 @@ fn files_name_what_is_wrong_with_them() {
     newer[at + pattern.len() - 2] = b'9';
     let err = Model::from_bytes(&newer).unwrap_err().to_string();
     assert!(err.contains("version 9 is newer"), "{err}");
+    // Another tool's safetensors file.
+    let data = [0u8; 8];
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).expect("view");
+    let foreign = safetensors::serialize([("w", view)], None).expect("serialize");
+    let err = Model::from_bytes(&foreign).unwrap_err().to_string();
+    assert!(err.contains("without a 'telltale' header"), "{err}");
+}
+
+#[test]
+fn int8_files_are_a_third_the_size_and_close() {
+    let device = Device::flex();
+    let cfg = NetConfig::CnnLstm(ConvLstmConfig::new());
+    let dims = NetDims { channels: 3, steps: 60, horizon: 0 };
+    let net = cfg.init(&dims, &device);
+    let features: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
+    let scaler = Scaler::Identity { n: 3 };
+    let threshold = Threshold::Static { value: 0.5 };
+    let p = parts(&cfg, dims, &features, &scaler, &threshold);
+    let (f32_bytes, int8_bytes) = (to_bytes(&net, &p).expect("f32"), to_bytes_with(&net, &p, true).expect("int8"));
+    assert!(int8_bytes.len() * 3 < f32_bytes.len(), "{} vs {}", int8_bytes.len(), f32_bytes.len());
+    let (a, b) = (Model::from_bytes(&f32_bytes).expect("f32"), Model::from_bytes(&int8_bytes).expect("int8"));
+    let x = inputs(4 * 60 * 3);
+    let (mut sa, mut sb) = (a.network.session(4), b.network.session(4));
+    let ya = a.network.forward(&mut sa, &x, 4).expect("f32").to_vec();
+    let yb = b.network.forward(&mut sb, &x, 4).expect("int8").to_vec();
+    let worst = ya.iter().zip(&yb).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+    let scale = ya.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    assert!(worst > 0.0 && worst < 0.05 * scale.max(1.0), "int8 changes outputs by {worst} (outputs up to {scale})");
 }
 
 #[test]
