@@ -1,6 +1,7 @@
 //! `telltale bench train`: seconds per epoch, beside peers run in the same
 //! invocation (the machine is shared and noisy: compare ratios, not times).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,11 +41,8 @@ struct Reference {
     ratio: f64,
 }
 
-fn field(output: &str, key: &str) -> Option<f64> {
-    output.split_whitespace().collect::<Vec<_>>().windows(2).find(|w| w[0] == key).and_then(|w| w[1].parse().ok())
-}
-
-fn run_reference(command: &str) -> Result<f64> {
+/// Runs a peer's command and returns every `NAME NUMBER` pair it prints on stdout.
+pub(crate) fn reference_figures(command: &str) -> Result<BTreeMap<String, f64>> {
     let mut parts = command.split_whitespace();
     let program = parts.next().context("empty --reference command")?;
     let out = Command::new(program)
@@ -52,11 +50,19 @@ fn run_reference(command: &str) -> Result<f64> {
         .env("TF_CPP_MIN_LOG_LEVEL", "2")
         .output()
         .with_context(|| format!("running {command}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!("{command} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default());
     }
-    field(&text, "median_epoch_s").with_context(|| format!("{command} printed no `median_epoch_s`"))
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    Ok(words.windows(2).filter_map(|w| Some((w[0].to_owned(), w[1].parse().ok()?))).collect())
+}
+
+fn run_reference(command: &str) -> Result<f64> {
+    reference_figures(command)?
+        .get("median_epoch_s")
+        .copied()
+        .with_context(|| format!("{command} printed no `median_epoch_s`"))
 }
 
 /// Runs the command.

@@ -3,10 +3,9 @@
 //! every core, beside burn and any peer run in the same invocation.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use telltale_models::artifact::Model;
@@ -68,24 +67,9 @@ fn burn_outputs(net: &Net, x: &[f32], b: usize, t: usize, c: usize) -> Vec<f32> 
 }
 
 fn run_reference(command: &str) -> Result<BTreeMap<String, f64>> {
-    let mut parts = command.split_whitespace();
-    let program = parts.next().context("empty --reference command")?;
-    let out = Command::new(program)
-        .args(parts)
-        .env("TF_CPP_MIN_LOG_LEVEL", "2")
-        .output()
-        .with_context(|| format!("running {command}"))?;
-    if !out.status.success() {
-        bail!("{command} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let figures: BTreeMap<String, f64> = words
-        .windows(2)
-        .filter(|w| {
-            w[0].ends_with("_batch1_us") || w[0].ends_with("_batched_us_per_window") || w[0].ends_with("_bytes")
-        })
-        .filter_map(|w| Some((w[0].to_owned(), w[1].parse().ok()?)))
+    let figures: BTreeMap<String, f64> = crate::bench::reference_figures(command)?
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("_batch1_us") || k.ends_with("_batched_us_per_window") || k.ends_with("_bytes"))
         .collect();
     if figures.is_empty() {
         bail!("{command} printed no *_batch1_us, *_batched_us_per_window or *_bytes figure");
