@@ -5,13 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
+use burn::tensor::{Tensor, TensorData};
 use telltale_core::synthetic::{AnomalyKind, SyntheticConfig, synthesize};
-use telltale_models::Task;
 use telltale_models::artifact::Model;
 use telltale_models::config::ExperimentConfig;
 use telltale_models::eval::evaluate;
+use telltale_models::pipeline::Detector;
 use telltale_models::pipeline::run;
+use telltale_models::samples::WindowData;
 use telltale_models::train::Quiet;
+use telltale_models::{Net, NetOutput, Task};
 
 /// burn draws initial weights from one generator per process: trainings that
 /// run at once (the test harness's threads) would interleave their draws and
@@ -84,7 +87,36 @@ fn train_and_reload(name: &str, toml: &str, data: &Path, check: impl Fn(&telltal
         "{name}: reload changed the figures"
     );
     assert_eq!(loaded.manifest.report.params, model.manifest.report.params);
+    if let Detector::Neural(net) = &loaded.detector {
+        runtime_matches_burn(name, &loaded, net, &data, &windows, &split.test);
+    }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The exported file, run by telltale-runtime, gives burn's outputs on the trained model's test windows.
+fn runtime_matches_burn(
+    name: &str,
+    model: &Model,
+    net: &Net,
+    data: &telltale_core::Dataset,
+    windows: &telltale_core::Windows,
+    idx: &[usize],
+) {
+    let rt = telltale_runtime::Model::from_bytes(&model.export_bytes(false).expect("export")).expect("load");
+    let wd = WindowData { values: data.values(), channels: data.n_features(), windows, row_labels: data.labels() };
+    let x = wd.inputs(idx);
+    let (n, (t, c)) = (idx.len(), rt.network.input_shape());
+    let mut session = rt.network.session(n);
+    let ours = rt.network.forward(&mut session, &x, n).expect("runtime").to_vec();
+    let input = Tensor::<3>::from_data(TensorData::new(x, [n, t, c]), &Device::flex());
+    let theirs = match net.forward(input) {
+        NetOutput::Logit(z, _) => z.reshape([-1]),
+        NetOutput::Forecast(f) => f.reshape([-1]),
+        NetOutput::Reconstruction(r) => r.reshape([-1]),
+    };
+    let theirs = theirs.into_data().try_to_vec::<f32>().expect("f32");
+    let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst <= 1e-5, "{name}: runtime differs from burn by {worst:e} on the test windows");
 }
 
 const CLASSIFIER: &str = r#"
