@@ -1,9 +1,11 @@
 //! Many windows on every core: the windows are split into one contiguous
-//! share per thread, each thread runs its share in tiles of `tile` windows
-//! through its own [`Session`]. Sessions are made once, so a call allocates
-//! nothing beyond the threads themselves.
+//! share per thread, each thread (rayon's, which persist) runs its share in
+//! tiles of `tile` windows through its own [`Session`]. Sessions are made
+//! once, so a call allocates nothing.
 
 use std::thread;
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::net::{Network, Session};
@@ -54,16 +56,10 @@ impl Pool {
         if self.sessions.len() == 1 || n <= tile {
             return work(&mut self.sessions[0], x, out);
         }
-        thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .sessions
-                .iter_mut()
-                .zip(x.chunks(share * inp).zip(out.chunks_mut(share * outp)))
-                .map(|(session, (xs, ys))| scope.spawn(move || work(session, xs, ys)))
-                .collect();
-            handles
-                .into_iter()
-                .try_for_each(|h| h.join().unwrap_or_else(|_| Err(Error::invalid("pool", "a worker thread panicked"))))
-        })
+        // rayon's threads live across calls: no thread start-up or fresh stacks per batch.
+        self.sessions
+            .par_iter_mut()
+            .zip(x.par_chunks(share * inp).zip(out.par_chunks_mut(share * outp)))
+            .try_for_each(|(session, (xs, ys))| work(session, xs, ys))
     }
 }
