@@ -24,6 +24,9 @@ impl Network {
         if layers.is_empty() {
             return Err(Error::invalid("layers", "a network needs at least one layer"));
         }
+        if steps == 0 || channels == 0 {
+            return Err(Error::invalid("input", "a window needs at least one step and one channel"));
+        }
         let mut shapes = vec![(steps, channels)];
         for (i, layer) in layers.iter().enumerate() {
             let (t, c) = shapes[i];
@@ -146,4 +149,33 @@ fn run<S: Simd>(net: &Network, bufs: &mut [Vec<f32>; 2], scratch: &mut [f32], x:
         core::mem::swap(&mut src, &mut dst);
     }
     if net.layers.len() % 2 == 1 { 1 } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::{Matrix, pad_bias};
+    use crate::layers::Dense;
+
+    fn dense(k: usize, n: usize) -> Layer {
+        Layer::Dense(Dense { w: Matrix::new(k, n, &vec![0.5; k * n]), bias: pad_bias(&vec![0.0; n]), relu: false })
+    }
+
+    #[test]
+    fn layers_that_do_not_chain_are_refused_by_position() {
+        let err = Network::new(5, 3, vec![dense(3, 4), dense(5, 2)]).unwrap_err().to_string();
+        assert_eq!(err, "layers[1]: does not accept 5 steps × 4 values");
+        assert!(Network::new(0, 3, vec![dense(3, 4)]).is_err(), "empty windows");
+        assert!(Network::new(5, 3, Vec::new()).is_err(), "no layers");
+        assert!(Network::new(5, 3, vec![Layer::Crop(0)]).is_err(), "nothing left");
+    }
+
+    #[test]
+    fn wrong_input_sizes_are_errors() {
+        let net = Network::new(2, 3, vec![dense(3, 1)]).expect("network");
+        let mut s = net.session(2);
+        assert_eq!(net.forward(&mut s, &[1.0; 6], 1).expect("fits"), &[1.5, 1.5]);
+        assert!(net.forward(&mut s, &[1.0; 5], 1).is_err());
+        assert!(net.forward(&mut s, &[1.0; 18], 3).is_err(), "batch over the session's size");
+    }
 }

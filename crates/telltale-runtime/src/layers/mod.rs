@@ -116,11 +116,11 @@ impl Layer {
                 }
                 (y.0 == t).then_some(y)
             }
-            Layer::Additive(l) => width(l.w.k).map(|_| (1, c)),
-            Layer::Qkv(l) => width(l.wq.k).map(|_| (1, l.key() + c)),
+            Layer::Additive(l) => (t > 0).then_some(()).and(width(l.w.k)).map(|_| (1, c)),
+            Layer::Qkv(l) => (t > 0).then_some(()).and(width(l.wq.k)).map(|_| (1, l.key() + c)),
             Layer::LastStep => (t > 0).then_some((1, c)),
-            Layer::Repeat(steps) => (t == 1).then_some((*steps, c)),
-            Layer::Crop(steps) => (*steps <= t).then_some((*steps, c)),
+            Layer::Repeat(steps) => (t == 1 && *steps > 0).then_some((*steps, c)),
+            Layer::Crop(steps) => (*steps > 0 && *steps <= t).then_some((*steps, c)),
             Layer::Flatten => Some((1, t * c)),
             Layer::Unflatten(steps) => {
                 (t == 1 && *steps > 0 && c.is_multiple_of(*steps)).then_some((*steps, c / steps))
