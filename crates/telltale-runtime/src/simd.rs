@@ -3,7 +3,7 @@
 //! [`Simd`] is the handful of vector operations the matrix kernels need,
 //! implemented for AVX-512, AVX2 + FMA and SSE2 on x86-64, NEON on aarch64,
 //! and plain `f32` everywhere. Kernels are generic over it and
-//! `#[inline(always)]`; [`dispatch!`] instantiates them inside a function
+//! `#[inline(always)]`; [`isa_fn!`] instantiates them inside a function
 //! compiled for the instruction set found when the model was loaded, so the
 //! element-wise loops around the kernels are vectorised for it as well.
 //!
@@ -93,9 +93,9 @@ impl Isa {
     }
 }
 
-/// The vector operations of the kernels. Every method is `unsafe` only
-/// because it must run on a CPU with the instruction set; [`dispatch!`]
-/// guarantees that.
+/// The vector operations of the kernels. An implementation may only run on
+/// a CPU with its instruction set, which [`isa_fn!`] guarantees; `load` and
+/// `store` are `unsafe` because they take raw pointers.
 pub trait Simd: Copy {
     /// One vector of `LANES` floats.
     type V: Copy;
@@ -143,6 +143,9 @@ pub trait Simd: Copy {
 pub struct Scalar;
 
 impl Simd for Scalar {
+    type V = f32;
+    const LANES: usize = 1;
+    const TILE_VECTORS: usize = 4;
     #[inline(always)]
     fn add(a: f32, b: f32) -> f32 {
         a + b
@@ -171,9 +174,6 @@ impl Simd for Scalar {
     fn pow2(shifted: f32) -> f32 {
         f32::from_bits(shifted.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23)
     }
-    type V = f32;
-    const LANES: usize = 1;
-    const TILE_VECTORS: usize = 4;
     #[inline(always)]
     fn zero() -> f32 {
         0.0
@@ -202,6 +202,101 @@ impl Simd for Scalar {
     }
 }
 
+/// One x86-64 instruction set: its vector type, its intrinsics, and the
+/// features its functions are compiled with. Every intrinsic call is safe
+/// to make because the type is only used through [`isa_fn!`] (or its own
+/// `gemm`, compiled with `$feat`) on a CPU that [`Isa::detect`] found to have
+/// the features.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_simd {
+    (
+        $(#[$doc:meta])* $name:ident: $v:ty, lanes $lanes:literal, tile $tile:literal, features $feat:literal,
+        $zero:ident, $set1:ident, $loadu:ident, $storeu:ident,
+        $add:ident, $sub:ident, $mul:ident, $div:ident, $max:ident, $min:ident,
+        fma |$a:ident, $b:ident, $c:ident| $fma:expr,
+        ints $cast_i:ident, $cast_f:ident, $add_i:ident, $sub_i:ident, $set1_i:ident, $shl23:path
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl Simd for $name {
+            type V = $v;
+            const LANES: usize = $lanes;
+            const TILE_VECTORS: usize = $tile;
+            #[inline(always)]
+            fn zero() -> $v {
+                // SAFETY: see the macro.
+                unsafe { $zero() }
+            }
+            #[inline(always)]
+            fn splat(x: f32) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $set1(x) }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> $v {
+                // SAFETY: the caller guarantees `LANES` readable floats; the instruction set, see the macro.
+                unsafe { $loadu(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: $v) {
+                // SAFETY: the caller guarantees `LANES` writable floats; the instruction set, see the macro.
+                unsafe { $storeu(p, v) }
+            }
+            #[inline(always)]
+            fn fma($a: $v, $b: $v, $c: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $fma }
+            }
+            #[inline(always)]
+            fn add(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $add(a, b) }
+            }
+            #[inline(always)]
+            fn sub(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $sub(a, b) }
+            }
+            #[inline(always)]
+            fn mul(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $mul(a, b) }
+            }
+            #[inline(always)]
+            fn div(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $div(a, b) }
+            }
+            #[inline(always)]
+            fn max(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $max(a, b) }
+            }
+            #[inline(always)]
+            fn min(a: $v, b: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $min(a, b) }
+            }
+            #[inline(always)]
+            fn pow2(shifted: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $cast_f($shl23($add_i($sub_i($cast_i(shifted), $set1_i(0x4B40_0000)), $set1_i(127)))) }
+            }
+            #[inline]
+            fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
+                #[target_feature(enable = $feat)]
+                fn imp(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
+                    crate::gemm::gemm_body::<$name>(m, a, lda, w, out, ldo, init, reverse)
+                }
+                // SAFETY: see the macro.
+                unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
@@ -209,296 +304,33 @@ mod x86 {
     use super::Simd;
     use crate::gemm::{Init, Matrix};
 
-    /// SSE2, 4 lanes.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Sse2;
-
-    impl Simd for Sse2 {
-        #[inline(always)]
-        fn add(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_add_ps(a, b) }
-        }
-        #[inline(always)]
-        fn sub(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_sub_ps(a, b) }
-        }
-        #[inline(always)]
-        fn mul(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_mul_ps(a, b) }
-        }
-        #[inline(always)]
-        fn div(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_div_ps(a, b) }
-        }
-        #[inline(always)]
-        fn max(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_max_ps(a, b) }
-        }
-        #[inline(always)]
-        fn min(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm_min_ps(a, b) }
-        }
-        #[inline(always)]
-        fn pow2(shifted: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe {
-                _mm_castsi128_ps(_mm_slli_epi32::<23>(_mm_add_epi32(
-                    _mm_sub_epi32(_mm_castps_si128(shifted), _mm_set1_epi32(0x4B40_0000)),
-                    _mm_set1_epi32(127),
-                )))
-            }
-        }
-        type V = __m128;
-        const LANES: usize = 4;
-        const TILE_VECTORS: usize = 3;
-        #[inline(always)]
-        fn zero() -> __m128 {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { _mm_setzero_ps() }
-        }
-        #[inline(always)]
-        fn splat(x: f32) -> __m128 {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { _mm_set1_ps(x) }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> __m128 {
-            // SAFETY: the caller guarantees 4 readable floats.
-            unsafe { _mm_loadu_ps(p) }
-        }
-        #[inline(always)]
-        unsafe fn store(p: *mut f32, v: __m128) {
-            // SAFETY: the caller guarantees 4 writable floats.
-            unsafe { _mm_storeu_ps(p, v) }
-        }
-        #[inline(always)]
-        fn fma(a: __m128, b: __m128, c: __m128) -> __m128 {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { _mm_add_ps(_mm_mul_ps(a, b), c) }
-        }
-        #[inline(never)]
-        fn gemm(
-            m: usize,
-            a: &[f32],
-            lda: usize,
-            w: &Matrix,
-            out: &mut [f32],
-            ldo: usize,
-            init: Init<'_>,
-            reverse: bool,
-        ) {
-            crate::gemm::gemm_body::<Sse2>(m, a, lda, w, out, ldo, init, reverse)
-        }
+    x86_simd! {
+        /// SSE2 (every x86-64 CPU), 4 lanes, no fused multiply-add.
+        Sse2: __m128, lanes 4, tile 3, features "sse2",
+        _mm_setzero_ps, _mm_set1_ps, _mm_loadu_ps, _mm_storeu_ps,
+        _mm_add_ps, _mm_sub_ps, _mm_mul_ps, _mm_div_ps, _mm_max_ps, _mm_min_ps,
+        fma |a, b, c| _mm_add_ps(_mm_mul_ps(a, b), c),
+        ints _mm_castps_si128, _mm_castsi128_ps, _mm_add_epi32, _mm_sub_epi32, _mm_set1_epi32, _mm_slli_epi32::<23>
     }
 
-    /// AVX2 with FMA, 8 lanes.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Avx2;
-
-    impl Simd for Avx2 {
-        #[inline(always)]
-        fn add(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_add_ps(a, b) }
-        }
-        #[inline(always)]
-        fn sub(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_sub_ps(a, b) }
-        }
-        #[inline(always)]
-        fn mul(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_mul_ps(a, b) }
-        }
-        #[inline(always)]
-        fn div(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_div_ps(a, b) }
-        }
-        #[inline(always)]
-        fn max(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_max_ps(a, b) }
-        }
-        #[inline(always)]
-        fn min(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm256_min_ps(a, b) }
-        }
-        #[inline(always)]
-        fn pow2(shifted: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe {
-                _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-                    _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B40_0000)),
-                    _mm256_set1_epi32(127),
-                )))
-            }
-        }
-        type V = __m256;
-        const LANES: usize = 8;
-        const TILE_VECTORS: usize = 3;
-        #[inline(always)]
-        fn zero() -> __m256 {
-            // SAFETY: only reached through `dispatch!` on a CPU with AVX2 and FMA.
-            unsafe { _mm256_setzero_ps() }
-        }
-        #[inline(always)]
-        fn splat(x: f32) -> __m256 {
-            // SAFETY: as above.
-            unsafe { _mm256_set1_ps(x) }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> __m256 {
-            // SAFETY: the caller guarantees 8 readable floats and the instruction set.
-            unsafe { _mm256_loadu_ps(p) }
-        }
-        #[inline(always)]
-        unsafe fn store(p: *mut f32, v: __m256) {
-            // SAFETY: the caller guarantees 8 writable floats and the instruction set.
-            unsafe { _mm256_storeu_ps(p, v) }
-        }
-        #[inline(always)]
-        fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
-            // SAFETY: only reached through `dispatch!` on a CPU with AVX2 and FMA.
-            unsafe { _mm256_fmadd_ps(a, b, c) }
-        }
-        #[inline]
-        fn gemm(
-            m: usize,
-            a: &[f32],
-            lda: usize,
-            w: &Matrix,
-            out: &mut [f32],
-            ldo: usize,
-            init: Init<'_>,
-            reverse: bool,
-        ) {
-            #[target_feature(enable = "avx2,fma")]
-            fn imp(
-                m: usize,
-                a: &[f32],
-                lda: usize,
-                w: &Matrix,
-                out: &mut [f32],
-                ldo: usize,
-                init: Init<'_>,
-                reverse: bool,
-            ) {
-                crate::gemm::gemm_body::<Avx2>(m, a, lda, w, out, ldo, init, reverse)
-            }
-            // SAFETY: `Avx2` is only used through `dispatch!` on a CPU with these features.
-            unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
-        }
+    x86_simd! {
+        /// AVX2 with FMA, 8 lanes.
+        Avx2: __m256, lanes 8, tile 3, features "avx2,fma",
+        _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+        _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_max_ps, _mm256_min_ps,
+        fma |a, b, c| _mm256_fmadd_ps(a, b, c),
+        ints _mm256_castps_si256, _mm256_castsi256_ps, _mm256_add_epi32, _mm256_sub_epi32, _mm256_set1_epi32,
+            _mm256_slli_epi32::<23>
     }
 
-    /// AVX-512F, 16 lanes.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Avx512;
-
-    impl Simd for Avx512 {
-        #[inline(always)]
-        fn add(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_add_ps(a, b) }
-        }
-        #[inline(always)]
-        fn sub(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_sub_ps(a, b) }
-        }
-        #[inline(always)]
-        fn mul(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_mul_ps(a, b) }
-        }
-        #[inline(always)]
-        fn div(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_div_ps(a, b) }
-        }
-        #[inline(always)]
-        fn max(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_max_ps(a, b) }
-        }
-        #[inline(always)]
-        fn min(a: Self::V, b: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe { _mm512_min_ps(a, b) }
-        }
-        #[inline(always)]
-        fn pow2(shifted: Self::V) -> Self::V {
-            // SAFETY: only reached on a CPU with the instruction set.
-            unsafe {
-                _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
-                    _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000)),
-                    _mm512_set1_epi32(127),
-                )))
-            }
-        }
-        type V = __m512;
-        const LANES: usize = 16;
-        const TILE_VECTORS: usize = 4;
-        #[inline(always)]
-        fn zero() -> __m512 {
-            // SAFETY: only reached through `dispatch!` on a CPU with AVX-512F.
-            unsafe { _mm512_setzero_ps() }
-        }
-        #[inline(always)]
-        fn splat(x: f32) -> __m512 {
-            // SAFETY: as above.
-            unsafe { _mm512_set1_ps(x) }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> __m512 {
-            // SAFETY: the caller guarantees 16 readable floats and the instruction set.
-            unsafe { _mm512_loadu_ps(p) }
-        }
-        #[inline(always)]
-        unsafe fn store(p: *mut f32, v: __m512) {
-            // SAFETY: the caller guarantees 16 writable floats and the instruction set.
-            unsafe { _mm512_storeu_ps(p, v) }
-        }
-        #[inline(always)]
-        fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
-            // SAFETY: only reached through `dispatch!` on a CPU with AVX-512F.
-            unsafe { _mm512_fmadd_ps(a, b, c) }
-        }
-        #[inline]
-        fn gemm(
-            m: usize,
-            a: &[f32],
-            lda: usize,
-            w: &Matrix,
-            out: &mut [f32],
-            ldo: usize,
-            init: Init<'_>,
-            reverse: bool,
-        ) {
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            fn imp(
-                m: usize,
-                a: &[f32],
-                lda: usize,
-                w: &Matrix,
-                out: &mut [f32],
-                ldo: usize,
-                init: Init<'_>,
-                reverse: bool,
-            ) {
-                crate::gemm::gemm_body::<Avx512>(m, a, lda, w, out, ldo, init, reverse)
-            }
-            // SAFETY: `Avx512` is only used through `dispatch!` on a CPU with these features.
-            unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
-        }
+    x86_simd! {
+        /// AVX-512F, 16 lanes.
+        Avx512: __m512, lanes 16, tile 4, features "avx512f,avx2,fma",
+        _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps,
+        _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_max_ps, _mm512_min_ps,
+        fma |a, b, c| _mm512_fmadd_ps(a, b, c),
+        ints _mm512_castps_si512, _mm512_castsi512_ps, _mm512_add_epi32, _mm512_sub_epi32, _mm512_set1_epi32,
+            _mm512_slli_epi32::<23>
     }
 }
 
@@ -517,6 +349,9 @@ mod arm {
     pub struct Neon;
 
     impl Simd for Neon {
+        type V = float32x4_t;
+        const LANES: usize = 4;
+        const TILE_VECTORS: usize = 4;
         #[inline(always)]
         fn add(a: Self::V, b: Self::V) -> Self::V {
             // SAFETY: NEON is part of aarch64.
@@ -555,9 +390,6 @@ mod arm {
                 vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(bits, vdupq_n_s32(127))))
             }
         }
-        type V = float32x4_t;
-        const LANES: usize = 4;
-        const TILE_VECTORS: usize = 4;
         #[inline(always)]
         fn zero() -> float32x4_t {
             // SAFETY: NEON is part of aarch64.
