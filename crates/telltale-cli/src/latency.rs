@@ -8,10 +8,10 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
+use telltale_models::Net;
 use telltale_models::artifact::Model;
 use telltale_models::pipeline::Detector;
 use telltale_models::samples::WindowData;
-use telltale_models::{Net, NetOutput};
 use telltale_runtime::{Isa, Model as Runtime, Pool};
 
 use crate::cli::BenchLatencyArgs;
@@ -57,13 +57,7 @@ fn one_window(rt: &Runtime, isa: Isa, x: &[f32], windows: usize, calls: usize) -
 }
 
 fn burn_outputs(net: &Net, x: &[f32], b: usize, t: usize, c: usize) -> Vec<f32> {
-    let input = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [b, t, c]), &Device::flex());
-    let out = match net.forward(input) {
-        NetOutput::Logit(z, _) => z.reshape([-1]),
-        NetOutput::Forecast(f) => f.reshape([-1]),
-        NetOutput::Reconstruction(r) => r.reshape([-1]),
-    };
-    out.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    net.forward(Tensor::<3>::from_data(TensorData::new(x.to_vec(), [b, t, c]), &Device::flex())).into_values()
 }
 
 fn run_reference(command: &str) -> Result<BTreeMap<String, f64>> {

@@ -48,15 +48,6 @@ fn parts<'a>(
     }
 }
 
-fn burn_output(net: &Net, x: Tensor<3>) -> Vec<f32> {
-    let t = match net.forward(x) {
-        NetOutput::Logit(z, _) => z.reshape([-1]),
-        NetOutput::Forecast(f) => f.reshape([-1]),
-        NetOutput::Reconstruction(r) => r.reshape([-1]),
-    };
-    t.into_data().try_to_vec::<f32>().expect("f32")
-}
-
 #[test]
 fn every_preset_matches_burn_within_1e_5() {
     let device = Device::flex();
@@ -70,7 +61,8 @@ fn every_preset_matches_burn_within_1e_5() {
         let net = cfg.init(&dims, &device);
         let b = 5;
         let x = inputs(b * steps * 4);
-        let want = burn_output(&net, Tensor::<3>::from_data(TensorData::new(x.clone(), [b, steps, 4]), &device));
+        let want =
+            net.forward(Tensor::<3>::from_data(TensorData::new(x.clone(), [b, steps, 4]), &device)).into_values();
         let model = runtime_model(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export");
         for isa in Isa::available() {
             let mut session = model.network.session_with(b, isa);

@@ -14,7 +14,7 @@ use telltale_models::pipeline::Detector;
 use telltale_models::pipeline::run;
 use telltale_models::samples::WindowData;
 use telltale_models::train::Quiet;
-use telltale_models::{Net, NetOutput, Task};
+use telltale_models::{Net, Task};
 
 /// burn draws initial weights from one generator per process: trainings that
 /// run at once (the test harness's threads) would interleave their draws and
@@ -109,12 +109,7 @@ fn runtime_matches_burn(
     let mut session = rt.network.session(n);
     let ours = rt.network.forward(&mut session, &x, n).expect("runtime").to_vec();
     let input = Tensor::<3>::from_data(TensorData::new(x, [n, t, c]), &Device::flex());
-    let theirs = match net.forward(input) {
-        NetOutput::Logit(z, _) => z.reshape([-1]),
-        NetOutput::Forecast(f) => f.reshape([-1]),
-        NetOutput::Reconstruction(r) => r.reshape([-1]),
-    };
-    let theirs = theirs.into_data().try_to_vec::<f32>().expect("f32");
+    let theirs = net.forward(input).into_values();
     let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst <= 1e-5, "{name}: runtime differs from burn by {worst:e} on the test windows");
 }

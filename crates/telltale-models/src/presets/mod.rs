@@ -260,6 +260,19 @@ pub enum NetOutput {
     Reconstruction(Tensor<3>),
 }
 
+impl NetOutput {
+    /// The main output's values, row-major: logits, forecasts or reconstructions (what the runtime
+    /// computes for the same network).
+    pub fn into_values(self) -> Vec<f32> {
+        let t = match self {
+            NetOutput::Logit(z, _) => z.reshape([-1]),
+            NetOutput::Forecast(f) => f.reshape([-1]),
+            NetOutput::Reconstruction(r) => r.reshape([-1]),
+        };
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    }
+}
+
 impl Net {
     /// Runs the network on windows `[batch, steps, channels]`.
     pub fn forward(&self, x: Tensor<3>) -> NetOutput {
