@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
+use telltale_core::threshold::percentile;
 use telltale_models::Net;
 use telltale_models::artifact::Model;
 use telltale_models::pipeline::Detector;
@@ -23,17 +24,6 @@ struct Reference {
     command: String,
     figures: BTreeMap<String, f64>,
     ratios: BTreeMap<String, f64>,
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
-}
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s.get(((s.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
 /// Times `calls` one-window calls on one thread; microseconds each.
@@ -143,11 +133,11 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
 
     let best = Isa::detect();
     let times = one_window(&rt, best, &x, n, args.calls)?;
-    let batch1_us = median(&mut times.clone());
+    let batch1_us = percentile(&times, 50.0)?;
     let mut isa_batch1_us = BTreeMap::new();
     for isa in Isa::available() {
-        let mut t = if isa == best { times.clone() } else { one_window(&rt, isa, &x, n, args.calls.min(1000))? };
-        isa_batch1_us.insert(isa.to_string(), median(&mut t));
+        let t = if isa == best { times.clone() } else { one_window(&rt, isa, &x, n, args.calls.min(1000))? };
+        isa_batch1_us.insert(isa.to_string(), percentile(&t, 50.0)?);
     }
     let mut burn_times = Vec::new();
     let per = t * c;
@@ -157,7 +147,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         std::hint::black_box(burn_outputs(net, &x[w * per..(w + 1) * per], 1, t, c));
         burn_times.push(started.elapsed().as_secs_f64() * 1e6);
     }
-    let burn_batch1_us = median(&mut burn_times);
+    let burn_batch1_us = percentile(&burn_times, 50.0)?;
 
     let mut rounds = Vec::with_capacity(args.rounds);
     for _ in 0..args.rounds.max(1) {
@@ -165,7 +155,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         pool.run(&rt.network, &x, n, &mut ours)?;
         rounds.push(started.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
-    let batched_us_per_window = median(&mut rounds);
+    let batched_us_per_window = percentile(&rounds, 50.0)?;
 
     let ours_by_suffix = |key: &str| -> Option<f64> {
         if key.ends_with("_batch1_us") {
@@ -186,10 +176,11 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
     }
 
     let int8 = if args.int8 { Some(int8_report(&model, &rt, &x, n, &ours, &windows, &idx)?) } else { None };
+    let (p10, p90) = (percentile(&times, 10.0)?, percentile(&times, 90.0)?);
     let h = &rt.header;
     let report = serde_json::json!({
         "preset": h.preset, "isa": best.to_string(), "threads": pool.threads(), "windows": n,
-        "batch1_us": batch1_us, "batch1_p10_us": quantile(&times, 0.1), "batch1_p90_us": quantile(&times, 0.9),
+        "batch1_us": batch1_us, "batch1_p10_us": p10, "batch1_p90_us": p90,
         "batched_us_per_window": batched_us_per_window, "batch_tile": args.tile,
         "model_bytes": bytes.len(), "isa_batch1_us": isa_batch1_us, "burn_batch1_us": burn_batch1_us,
         "max_abs_diff_vs_burn": max_abs_diff, "max_abs_output": max_abs_output,
@@ -202,8 +193,8 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         "{} on {best}: one window {batch1_us:.1} µs (median of {} calls, p10 {:.1}, p90 {:.1}); batched {batched_us_per_window:.2} µs/window ({} threads, {} test windows, tile {}); file {} bytes\n",
         h.preset,
         times.len(),
-        quantile(&times, 0.1),
-        quantile(&times, 0.9),
+        p10,
+        p90,
         pool.threads(),
         n,
         args.tile,
