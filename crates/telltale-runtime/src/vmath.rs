@@ -17,12 +17,9 @@
 
 #![allow(unsafe_code)]
 
+use crate::act::{EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND};
 use crate::simd::Simd;
 
-const LOG2E: f32 = core::f32::consts::LOG2_E;
-const LN2_HI: f32 = 0.693_145_75;
-const LN2_LO: f32 = 1.428_606_8e-6;
-const ROUND: f32 = 12_582_912.0;
 /// Largest exponent the folded cell formulas take.
 const CAP: f32 = 28.0;
 
@@ -34,8 +31,8 @@ pub fn exp<S: Simd>(x: S::V) -> S::V {
     let n = S::sub(shifted, S::splat(ROUND));
     let r = S::fma(n, S::splat(-LN2_HI), x);
     let r = S::fma(n, S::splat(-LN2_LO), r);
-    let mut p = S::splat(1.0 / 5040.0);
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    let mut p = S::splat(EXP_POLY[0]);
+    for &c in &EXP_POLY[1..] {
         p = S::fma(p, r, S::splat(c));
     }
     S::mul(p, S::pow2(shifted))
