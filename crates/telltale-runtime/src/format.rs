@@ -4,7 +4,6 @@
 //! weights, named in the header. Any safetensors tool can list its tensors.
 
 use alloc::borrow::ToOwned;
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -475,13 +474,13 @@ impl LayerSpec {
     }
 }
 
-/// Boxes a layer list error with its position.
+/// `e` with the layer it came from named: its position and op (errors happen on the load path only).
 pub(crate) fn at_layer(i: usize, spec: &LayerSpec, e: Error) -> Error {
     let op =
         serde_json::to_value(spec).ok().and_then(|v| v.get("op").and_then(|o| o.as_str()).map(ToString::to_string));
     let what = format!("layers[{i}] ({})", op.unwrap_or_default());
     match e {
         Error::Invalid { what: inner, message } => Error::invalid(what, format!("{inner}: {message}")),
-        other => Error::invalid(what, Box::<str>::from(format!("{other}")).into_string()),
+        other => Error::invalid(what, other.to_string()),
     }
 }

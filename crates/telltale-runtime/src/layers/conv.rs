@@ -45,6 +45,12 @@ impl Conv {
         self.conv_steps(t).map(|s| s / self.pool).filter(|&s| s > 0)
     }
 
+    /// Output `(steps, filters)` for `t` steps of `c` channels, `None` when they do not fit.
+    pub fn output_shape(&self, t: usize, c: usize) -> Option<(usize, usize)> {
+        (c == self.channels && self.w.k == self.kernel * c).then_some(())?;
+        Some((self.output_steps(t)?, self.w.n))
+    }
+
     fn contiguous(&self) -> bool {
         self.stride == 1 && self.dilation == 1 && self.pad_left == 0 && self.pad_right == 0
     }

@@ -95,11 +95,7 @@ impl Layer {
     pub fn output_shape(&self, t: usize, c: usize) -> Option<(usize, usize)> {
         let width = |k: usize| (k == c).then_some(());
         match self {
-            Layer::Conv(l) => {
-                width(l.w.k / l.kernel.max(1))?;
-                (l.w.k == l.kernel * c).then_some(())?;
-                Some((l.output_steps(t)?, l.w.n))
-            }
+            Layer::Conv(l) => l.output_shape(t, c),
             Layer::ConvTranspose(l) => {
                 width(l.w.k)?;
                 Some((l.output_steps(t)?, l.filters))
@@ -108,8 +104,8 @@ impl Layer {
             Layer::Lstm(l) => width(l.w_ih.k).map(|_| (if l.sequence { t } else { 1 }, l.hidden())),
             Layer::Gru(l) => width(l.w_ih.k).map(|_| (if l.sequence { t } else { 1 }, l.hidden())),
             Layer::TemporalBlock(l) => {
-                let y = Layer::Conv(l.conv1.clone()).output_shape(t, c)?;
-                let y = Layer::Conv(l.conv2.clone()).output_shape(y.0, y.1)?;
+                let y = l.conv1.output_shape(t, c)?;
+                let y = l.conv2.output_shape(y.0, y.1)?;
                 match &l.skip {
                     Some(d) => width(d.w.k)?,
                     None => (c == y.1).then_some(())?,
