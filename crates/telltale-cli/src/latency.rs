@@ -11,9 +11,11 @@ use serde::Serialize;
 use telltale_core::threshold::percentile;
 use telltale_models::Net;
 use telltale_models::artifact::Model;
+use telltale_models::eval::evaluate;
 use telltale_models::pipeline::Detector;
 use telltale_models::samples::WindowData;
-use telltale_runtime::{Isa, Model as Runtime, Pool};
+use telltale_models::score::Scores;
+use telltale_runtime::{Batch, Isa, Model as Runtime, Pool};
 
 use crate::cli::BenchLatencyArgs;
 use crate::output::{emit, print_json};
@@ -61,37 +63,35 @@ fn run_reference(command: &str) -> Result<BTreeMap<String, f64>> {
     Ok(figures)
 }
 
-/// The int8 model beside the f32 one: size, output change, and accuracy on these windows where they
-/// carry labels (classifiers, at the model's threshold).
+/// The int8 model beside the f32 one: size, output change, and test accuracy of both at the model's
+/// threshold, scored and judged as `evaluate` does, where the windows carry labels.
 fn int8_report(
     model: &Model,
     rt: &Runtime,
-    x: &[f32],
-    n: usize,
-    f32_out: &[f32],
-    windows: &telltale_core::Windows,
+    wd: &WindowData<'_>,
     idx: &[usize],
+    f32_out: &[f32],
 ) -> Result<serde_json::Value> {
     let bytes = model.export_bytes(true)?;
     let q = Runtime::from_bytes(&bytes)?;
+    let x = wd.inputs(idx);
     let mut out = vec![0.0; f32_out.len()];
-    Pool::new(&q.network, 0, 32).run(&q.network, x, n, &mut out)?;
+    Pool::new(&q.network, 0, 32).run(&q.network, &x, idx.len(), &mut out)?;
     let max_abs_diff = out.iter().zip(f32_out).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+    let targets = if rt.header.horizon > 0 { wd.targets(idx) } else { Vec::new() };
     let accuracy = |outputs: &[f32]| -> Option<f64> {
-        let labels = windows.labels()?;
-        if rt.header.score != telltale_runtime::ScoreSpec::Probability {
-            return None;
-        }
-        let threshold = match rt.header.threshold {
-            telltale_runtime::format::ThresholdSpec::Static { value } => value,
-            telltale_runtime::format::ThresholdSpec::Sliding { .. } => return None,
+        let mut s = telltale_runtime::Scores::default();
+        let batch = Batch {
+            windows: idx.len(),
+            steps: wd.steps(),
+            channels: wd.channels,
+            inputs: &x,
+            outputs,
+            targets: &targets,
         };
-        let hits = idx
-            .iter()
-            .zip(outputs)
-            .filter(|&(&w, &z)| (1.0 / (1.0 + (-f64::from(z)).exp()) >= threshold) == (labels[w] == 1))
-            .count();
-        Some(hits as f64 / idx.len() as f64)
+        s.push(rt.header.score, &rt.header.scaler, batch);
+        let scores = Scores { score: s.score, ..Default::default() };
+        evaluate(String::new(), &scores, wd.windows, idx, &model.manifest.decision.threshold, None).map(|e| e.accuracy)
     };
     Ok(serde_json::json!({
         "model_bytes": bytes.len(), "max_abs_diff_vs_f32": max_abs_diff,
@@ -175,7 +175,7 @@ pub(crate) fn run(args: &BenchLatencyArgs) -> Result<()> {
         references.push(Reference { command: command.clone(), figures, ratios });
     }
 
-    let int8 = if args.int8 { Some(int8_report(&model, &rt, &x, n, &ours, &windows, &idx)?) } else { None };
+    let int8 = if args.int8 { Some(int8_report(&model, &rt, &wd, &idx, &ours)?) } else { None };
     let (p10, p90) = (percentile(&times, 10.0)?, percentile(&times, 90.0)?);
     let h = &rt.header;
     let report = serde_json::json!({
