@@ -100,7 +100,7 @@ pub fn lstm_cell<S: Simd>(z: &[f32], h: usize, c: &mut [f32], hs: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simd::{Isa, Scalar};
+    use crate::simd::Isa;
 
     fn f64_cell(z: &[f64], c: f64) -> (f64, f64) {
         let s = |x: f64| 1.0 / (1.0 + (-x).exp());
@@ -139,7 +139,6 @@ mod tests {
             }
             assert!(worst < 1e-6, "{isa}: worst error {worst:e}");
         }
-        let _ = Scalar;
     }
 
     #[test]
