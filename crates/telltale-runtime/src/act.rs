@@ -3,7 +3,10 @@
 //!
 //! `exp(x)` = 2ⁿ·p(r) with n = round(x / ln 2), r = x − n·ln 2 (two-part
 //! ln 2) and p the degree-7 Taylor polynomial, so |p(r) − eʳ| / eʳ < 6e-9
-//! on |r| ≤ ln 2 / 2. `sigmoid(x) = 1 / (1 + exp(−x))`, `tanh(x) = 2·sigmoid(2x) − 1`.
+//! on |r| ≤ ln 2 / 2 (8.7e-8 once evaluated in `f32`; a degree-6 minimax
+//! polynomial is as accurate in `f32` and one multiply-add cheaper, but it
+//! moved the trained attention models' outputs further from burn's).
+//! `sigmoid(x) = 1 / (1 + exp(−x))`, `tanh(x) = 2·sigmoid(2x) − 1`.
 //! Measured maximum absolute errors against `f64` are in the tests:
 //! below 2.5e-7 for both on [−30, 30].
 

@@ -112,51 +112,114 @@ pub(crate) fn gemm_body<S: Simd>(
     if let Init::Bias(b) = init {
         assert!(b.len() >= w.ld, "gemm: bias not padded");
     }
-    let nv = S::TILE_VECTORS;
+    // A last partial vector that fits in half a vector is done with half vectors (AVX-512: 200 columns are
+    // 12 vectors and a half, not 13 vectors of which a sixteenth is padding).
+    let tail = w.n % S::LANES;
+    let tail = if S::Half::LANES < S::LANES && tail != 0 && tail <= S::Half::LANES { tail } else { 0 };
+    let n = w.n - tail;
     if m == 1 {
         // One row (a recurrence step): up to 16 vectors per tile, so each weight row is read once, front to
         // back, and many independent sums are in flight.
-        // SAFETY: bounds asserted above; weights and bias padded to `ld`.
-        unsafe { one_row::<S>(a.as_ptr(), w, out.as_mut_ptr(), init, reverse) };
+        // SAFETY: bounds asserted above; weights and bias padded to `ld`; the tail is within `w.n`.
+        unsafe {
+            if reverse && tail > 0 {
+                tile::<S::Half, 1, 1>(a.as_ptr(), 0, w, n, tail, out.as_mut_ptr(), 0, init, reverse);
+            }
+            one_row::<S>(a.as_ptr(), w, n, out.as_mut_ptr(), init, reverse);
+            if !reverse && tail > 0 {
+                tile::<S::Half, 1, 1>(a.as_ptr(), 0, w, n, tail, out.as_mut_ptr(), 0, init, reverse);
+            }
+        }
         return;
     }
-    let mut i = 0;
-    while i + ROWS <= m {
-        // SAFETY: rows i..i+ROWS exist in `a` and `out` (asserted above).
-        unsafe {
-            row_blocks::<S, ROWS>(
-                a.as_ptr().add(i * lda),
-                lda,
-                w,
-                out.as_mut_ptr().add(i * ldo),
-                ldo,
-                init,
-                nv,
-                reverse,
-            )
-        };
-        i += ROWS;
+    let width = S::TILE_VECTORS * S::LANES;
+    let blocks = n.div_ceil(width);
+    for block in 0..blocks {
+        // Column blocks outer, rows inner: one block of weights (k × width) stays in L1 while every row uses it.
+        let j = if reverse { blocks - 1 - block } else { block } * width;
+        let cols = (n - j).min(width);
+        // SAFETY: rows < m exist in `a` and `out` (asserted above); columns j..j+cols are within `w.n`.
+        unsafe { rows::<S>(m, a, lda, w, j, cols, out, ldo, init, reverse) };
     }
-    // SAFETY: as above, for the remaining rows.
+    if tail > 0 {
+        // SAFETY: as above, for the tail columns.
+        unsafe { rows::<S::Half>(m, a, lda, w, n, tail, out, ldo, init, reverse) };
+    }
+}
+
+/// Columns `j..j + cols` of every row, in tiles of [`ROWS`] rows.
+///
+/// # Safety
+/// `m` rows of `a` and `out` must exist and `j + cols ≤ w.n`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows<S: Simd>(
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    w: &Matrix,
+    j: usize,
+    cols: usize,
+    out: &mut [f32],
+    ldo: usize,
+    init: Init<'_>,
+    reverse: bool,
+) {
+    let (a, out) = (a.as_ptr(), out.as_mut_ptr());
+    let mut i = 0;
+    // SAFETY (whole body): the caller's bounds.
     unsafe {
-        let (ap, op) = (a.as_ptr().add(i * lda), out.as_mut_ptr().add(i * ldo));
+        while i + ROWS <= m {
+            block_tile::<S, ROWS>(a.add(i * lda), lda, w, j, cols, out.add(i * ldo), ldo, init, reverse);
+            i += ROWS;
+        }
+        let (ap, op) = (a.add(i * lda), out.add(i * ldo));
         match m - i {
-            1 => row_blocks::<S, 1>(ap, lda, w, op, ldo, init, nv, reverse),
-            2 => row_blocks::<S, 2>(ap, lda, w, op, ldo, init, nv, reverse),
-            3 => row_blocks::<S, 3>(ap, lda, w, op, ldo, init, nv, reverse),
+            1 => block_tile::<S, 1>(ap, lda, w, j, cols, op, ldo, init, reverse),
+            2 => block_tile::<S, 2>(ap, lda, w, j, cols, op, ldo, init, reverse),
+            3 => block_tile::<S, 3>(ap, lda, w, j, cols, op, ldo, init, reverse),
             _ => {}
         }
     }
 }
 
-/// All column blocks of one row, in tiles of up to 16 vectors.
+/// One tile of `R` rows at column block `j` (`cols` columns).
 #[inline(always)]
-unsafe fn one_row<S: Simd>(a: *const f32, w: &Matrix, out: *mut f32, init: Init<'_>, reverse: bool) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_tile<S: Simd, const R: usize>(
+    a: *const f32,
+    lda: usize,
+    w: &Matrix,
+    j: usize,
+    cols: usize,
+    out: *mut f32,
+    ldo: usize,
+    init: Init<'_>,
+    reverse: bool,
+) {
+    // SAFETY: the caller's bounds; `j + vectors·LANES ≤ ld` because `ld` is a multiple of 16.
+    unsafe {
+        match cols.div_ceil(S::LANES) {
+            1 => tile::<S, R, 1>(a, lda, w, j, cols, out, ldo, init, reverse),
+            2 => tile::<S, R, 2>(a, lda, w, j, cols, out, ldo, init, reverse),
+            3 => tile::<S, R, 3>(a, lda, w, j, cols, out, ldo, init, reverse),
+            4 => tile::<S, R, 4>(a, lda, w, j, cols, out, ldo, init, reverse),
+            5 => tile::<S, R, 5>(a, lda, w, j, cols, out, ldo, init, reverse),
+            6 => tile::<S, R, 6>(a, lda, w, j, cols, out, ldo, init, reverse),
+            7 => tile::<S, R, 7>(a, lda, w, j, cols, out, ldo, init, reverse),
+            _ => tile::<S, R, 8>(a, lda, w, j, cols, out, ldo, init, reverse),
+        }
+    }
+}
+
+/// Columns `..n` of one row, in tiles of up to 16 vectors.
+#[inline(always)]
+unsafe fn one_row<S: Simd>(a: *const f32, w: &Matrix, n: usize, out: *mut f32, init: Init<'_>, reverse: bool) {
     let width = 16 * S::LANES;
-    let blocks = w.n.div_ceil(width);
+    let blocks = n.div_ceil(width);
     for block in 0..blocks {
         let j = if reverse { blocks - 1 - block } else { block } * width;
-        let cols = (w.n - j).min(width);
+        let cols = (n - j).min(width);
         // SAFETY: the caller's bounds; `j + vectors·LANES ≤ ld` because `ld` is a multiple of 16.
         unsafe {
             match cols.div_ceil(S::LANES) {
@@ -181,41 +244,6 @@ unsafe fn one_row<S: Simd>(a: *const f32, w: &Matrix, out: *mut f32, init: Init<
     }
 }
 
-/// All column blocks of `R` rows.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn row_blocks<S: Simd, const R: usize>(
-    a: *const f32,
-    lda: usize,
-    w: &Matrix,
-    out: *mut f32,
-    ldo: usize,
-    init: Init<'_>,
-    nv: usize,
-    reverse: bool,
-) {
-    let width = nv * S::LANES;
-    let blocks = w.n.div_ceil(width);
-    for block in 0..blocks {
-        let j = if reverse { blocks - 1 - block } else { block } * width;
-        let cols = (w.n - j).min(width);
-        let vectors = cols.div_ceil(S::LANES);
-        // SAFETY: the caller's bounds; `j + vectors·LANES ≤ ld` because `ld` is a multiple of 16.
-        unsafe {
-            match vectors {
-                1 => tile::<S, R, 1>(a, lda, w, j, cols, out, ldo, init, reverse),
-                2 => tile::<S, R, 2>(a, lda, w, j, cols, out, ldo, init, reverse),
-                3 => tile::<S, R, 3>(a, lda, w, j, cols, out, ldo, init, reverse),
-                4 => tile::<S, R, 4>(a, lda, w, j, cols, out, ldo, init, reverse),
-                5 => tile::<S, R, 5>(a, lda, w, j, cols, out, ldo, init, reverse),
-                6 => tile::<S, R, 6>(a, lda, w, j, cols, out, ldo, init, reverse),
-                7 => tile::<S, R, 7>(a, lda, w, j, cols, out, ldo, init, reverse),
-                _ => tile::<S, R, 8>(a, lda, w, j, cols, out, ldo, init, reverse),
-            }
-        }
-    }
-}
-
 /// One register tile: `R` rows × `NV` vectors starting at column `j`, of
 /// which `cols` are stored.
 #[inline(always)]
@@ -233,6 +261,8 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
 ) {
     let l = S::LANES;
     let full = cols == NV * l;
+    // Columns of the last vector when it is partial.
+    let tail = cols - (NV - 1) * l;
     let mut acc = [[S::zero(); NV]; R];
     // SAFETY (whole body): rows < R of `a` hold ≥ k floats, rows < R of `out` hold ≥ j + cols floats,
     // `w` rows hold ≥ j + NV·LANES floats (padding), the bias too.
@@ -250,16 +280,8 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
             Init::Accumulate => {
                 for (r, row) in acc.iter_mut().enumerate() {
                     let o = out.add(r * ldo + j);
-                    if full {
-                        for (v, x) in row.iter_mut().enumerate() {
-                            *x = S::load(o.add(v * l));
-                        }
-                    } else {
-                        let mut tmp = [0f32; 256];
-                        core::ptr::copy_nonoverlapping(o, tmp.as_mut_ptr(), cols);
-                        for (v, x) in row.iter_mut().enumerate() {
-                            *x = S::load(tmp.as_ptr().add(v * l));
-                        }
+                    for (v, x) in row.iter_mut().enumerate() {
+                        *x = if v + 1 < NV || full { S::load(o.add(v * l)) } else { S::load_first(o.add(v * l), tail) };
                     }
                 }
             }
@@ -281,16 +303,12 @@ unsafe fn tile<S: Simd, const R: usize, const NV: usize>(
         }
         for (r, row) in acc.iter().enumerate() {
             let o = out.add(r * ldo + j);
-            if full {
-                for (v, x) in row.iter().enumerate() {
+            for (v, x) in row.iter().enumerate() {
+                if v + 1 < NV || full {
                     S::store(o.add(v * l), *x);
+                } else {
+                    S::store_first(o.add(v * l), *x, tail);
                 }
-            } else {
-                let mut tmp = [0f32; 256];
-                for (v, x) in row.iter().enumerate() {
-                    S::store(tmp.as_mut_ptr().add(v * l), *x);
-                }
-                core::ptr::copy_nonoverlapping(tmp.as_ptr(), o, cols);
             }
         }
     }

@@ -103,6 +103,9 @@ pub trait Simd: Copy {
     const LANES: usize;
     /// Vectors per row of the matrix kernel's register tile.
     const TILE_VECTORS: usize;
+    /// The instruction set's half-width vectors (itself where it has none worth using), for a matrix's last
+    /// columns.
+    type Half: Simd;
     /// All lanes zero.
     fn zero() -> Self::V;
     /// All lanes `x`.
@@ -117,6 +120,32 @@ pub trait Simd: Copy {
     /// # Safety
     /// `p` must be valid for `LANES` writes.
     unsafe fn store(p: *mut f32, v: Self::V);
+    /// Loads the first `count` (`< LANES`) floats from `p`; the other lanes are zero.
+    ///
+    /// # Safety
+    /// `p` must be valid for `count` reads.
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, count: usize) -> Self::V {
+        let mut tmp = [0f32; 16];
+        // SAFETY: the caller guarantees `count` readable floats; `count < LANES ≤ 16`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, tmp.as_mut_ptr(), count);
+            Self::load(tmp.as_ptr())
+        }
+    }
+    /// Stores the first `count` (`< LANES`) lanes of `v` to `p`.
+    ///
+    /// # Safety
+    /// `p` must be valid for `count` writes.
+    #[inline(always)]
+    unsafe fn store_first(p: *mut f32, v: Self::V, count: usize) {
+        let mut tmp = [0f32; 16];
+        // SAFETY: the caller guarantees `count` writable floats; `count < LANES ≤ 16`.
+        unsafe {
+            Self::store(tmp.as_mut_ptr(), v);
+            core::ptr::copy_nonoverlapping(tmp.as_ptr(), p, count);
+        }
+    }
     /// `a·b + c` (fused where the instruction set has it).
     fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a + b`.
@@ -133,6 +162,13 @@ pub trait Simd: Copy {
     fn min(a: Self::V, b: Self::V) -> Self::V;
     /// `2ⁿ` from `shifted = n + 1.5·2²³` (n integral): the float whose bits are `(bits(shifted) − bits(1.5·2²³) + 127) << 23`.
     fn pow2(shifted: Self::V) -> Self::V;
+    /// `p·2ⁿ` for integral `n` in [−126, 127], given both as `n` and as `shifted` = `n + 1.5·2²³`, so each
+    /// instruction set takes the cheaper (AVX-512 scales in one instruction).
+    #[inline(always)]
+    fn ldexp(p: Self::V, n: Self::V, shifted: Self::V) -> Self::V {
+        let _ = n;
+        Self::mul(p, Self::pow2(shifted))
+    }
     /// [`crate::gemm::gemm`] compiled for this instruction set (`reverse`: weights read last to first).
     #[allow(clippy::too_many_arguments)]
     fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool);
@@ -144,6 +180,7 @@ pub struct Scalar;
 
 impl Simd for Scalar {
     type V = f32;
+    type Half = Scalar;
     const LANES: usize = 1;
     const TILE_VECTORS: usize = 4;
     #[inline(always)]
@@ -210,11 +247,13 @@ impl Simd for Scalar {
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_simd {
     (
-        $(#[$doc:meta])* $name:ident: $v:ty, lanes $lanes:literal, tile $tile:literal, features $feat:literal,
+        $(#[$doc:meta])* $name:ident: $v:ty, lanes $lanes:literal, tile $tile:literal, half $half:ident,
+        features $feat:literal,
         $zero:ident, $set1:ident, $loadu:ident, $storeu:ident,
         $add:ident, $sub:ident, $mul:ident, $div:ident, $max:ident, $min:ident,
         fma |$a:ident, $b:ident, $c:ident| $fma:expr,
         ints $cast_i:ident, $cast_f:ident, $add_i:ident, $sub_i:ident, $set1_i:ident, $shl23:path
+        $(, masked $maskz_load:ident, $mask_store:ident, scalef $scalef:ident)?
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
@@ -222,6 +261,7 @@ macro_rules! x86_simd {
 
         impl Simd for $name {
             type V = $v;
+            type Half = $half;
             const LANES: usize = $lanes;
             const TILE_VECTORS: usize = $tile;
             #[inline(always)]
@@ -244,6 +284,23 @@ macro_rules! x86_simd {
                 // SAFETY: the caller guarantees `LANES` writable floats; the instruction set, see the macro.
                 unsafe { $storeu(p, v) }
             }
+            $(
+            #[inline(always)]
+            unsafe fn load_first(p: *const f32, count: usize) -> $v {
+                // SAFETY: the mask covers the `count` floats the caller guarantees; the instruction set, see the macro.
+                unsafe { $maskz_load(((1u32 << count) - 1) as u16, p) }
+            }
+            #[inline(always)]
+            unsafe fn store_first(p: *mut f32, v: $v, count: usize) {
+                // SAFETY: the mask covers the `count` floats the caller guarantees; the instruction set, see the macro.
+                unsafe { $mask_store(p, ((1u32 << count) - 1) as u16, v) }
+            }
+            #[inline(always)]
+            fn ldexp(p: $v, n: $v, _shifted: $v) -> $v {
+                // SAFETY: see the macro.
+                unsafe { $scalef(p, n) }
+            }
+            )?
             #[inline(always)]
             fn fma($a: $v, $b: $v, $c: $v) -> $v {
                 // SAFETY: see the macro.
@@ -306,7 +363,7 @@ mod x86 {
 
     x86_simd! {
         /// SSE2 (every x86-64 CPU), 4 lanes, no fused multiply-add.
-        Sse2: __m128, lanes 4, tile 3, features "sse2",
+        Sse2: __m128, lanes 4, tile 3, half Sse2, features "sse2",
         _mm_setzero_ps, _mm_set1_ps, _mm_loadu_ps, _mm_storeu_ps,
         _mm_add_ps, _mm_sub_ps, _mm_mul_ps, _mm_div_ps, _mm_max_ps, _mm_min_ps,
         fma |a, b, c| _mm_add_ps(_mm_mul_ps(a, b), c),
@@ -315,7 +372,7 @@ mod x86 {
 
     x86_simd! {
         /// AVX2 with FMA, 8 lanes.
-        Avx2: __m256, lanes 8, tile 3, features "avx2,fma",
+        Avx2: __m256, lanes 8, tile 3, half Avx2, features "avx2,fma",
         _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps,
         _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_max_ps, _mm256_min_ps,
         fma |a, b, c| _mm256_fmadd_ps(a, b, c),
@@ -325,12 +382,13 @@ mod x86 {
 
     x86_simd! {
         /// AVX-512F, 16 lanes.
-        Avx512: __m512, lanes 16, tile 4, features "avx512f,avx2,fma",
+        Avx512: __m512, lanes 16, tile 4, half Avx2, features "avx512f,avx2,fma",
         _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps,
         _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_max_ps, _mm512_min_ps,
         fma |a, b, c| _mm512_fmadd_ps(a, b, c),
         ints _mm512_castps_si512, _mm512_castsi512_ps, _mm512_add_epi32, _mm512_sub_epi32, _mm512_set1_epi32,
-            _mm512_slli_epi32::<23>
+            _mm512_slli_epi32::<23>,
+        masked _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, scalef _mm512_scalef_ps
     }
 }
 
@@ -350,6 +408,7 @@ mod arm {
 
     impl Simd for Neon {
         type V = float32x4_t;
+        type Half = Neon;
         const LANES: usize = 4;
         const TILE_VECTORS: usize = 4;
         #[inline(always)]

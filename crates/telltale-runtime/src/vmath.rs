@@ -2,8 +2,9 @@
 //! instruction set, several vectors at a time so their long dependency
 //! chains overlap.
 //!
-//! `exp` is [`crate::act::exp`]'s method with fused multiply-adds. The LSTM
-//! cell folds its five non-linearities into three divisions:
+//! `exp` is [`crate::act::exp`]'s method with fused multiply-adds (and, on
+//! AVX-512, one `vscalefps` for the power of two). The LSTM cell folds its
+//! five non-linearities into three divisions:
 //!
 //! ```text
 //! σ(a) = 1 / (1 + e⁻ᵃ)        tanh(a) = (1 − e⁻²ᵃ) / (1 + e⁻²ᵃ)
@@ -26,7 +27,13 @@ const CAP: f32 = 28.0;
 /// eˣ per lane for x in about [−87, 88] (clamped outside).
 #[inline(always)]
 pub fn exp<S: Simd>(x: S::V) -> S::V {
-    let x = S::max(S::min(x, S::splat(88.0)), S::splat(-87.0));
+    exp_above::<S>(S::min(x, S::splat(88.0)))
+}
+
+/// eˣ per lane for x ≤ 88 (clamped below −87).
+#[inline(always)]
+fn exp_above<S: Simd>(x: S::V) -> S::V {
+    let x = S::max(x, S::splat(-87.0));
     let shifted = S::fma(x, S::splat(LOG2E), S::splat(ROUND));
     let n = S::sub(shifted, S::splat(ROUND));
     let r = S::fma(n, S::splat(-LN2_HI), x);
@@ -35,13 +42,13 @@ pub fn exp<S: Simd>(x: S::V) -> S::V {
     for &c in &EXP_POLY[1..] {
         p = S::fma(p, r, S::splat(c));
     }
-    S::mul(p, S::pow2(shifted))
+    S::ldexp(p, n, shifted)
 }
 
 /// `exp(min(−k·x, CAP))`.
 #[inline(always)]
 fn neg_exp<S: Simd>(x: S::V, k: f32) -> S::V {
-    exp::<S>(S::min(S::mul(x, S::splat(-k)), S::splat(CAP)))
+    exp_above::<S>(S::min(S::mul(x, S::splat(-k)), S::splat(CAP)))
 }
 
 /// LSTM cell updates on `G` vectors starting at lane `at`.
