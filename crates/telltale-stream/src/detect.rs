@@ -1,0 +1,262 @@
+//! Per-device detection: each device keeps its last readings (scaled as in
+//! training) in a rolling window sized and strided by the model; every
+//! `step` readings once the window is full, the window is scored through
+//! telltale-runtime and judged by the model's threshold.
+//!
+//! A reading must carry every feature the model reads (other fields are
+//! ignored) and be later than the device's last one; a reading that breaks
+//! either is refused with an error naming its topic, and the device's state
+//! is left as it was.
+
+use std::collections::{HashMap, VecDeque};
+
+use telltale_core::SlidingKSigma;
+use telltale_runtime::format::ThresholdSpec;
+use telltale_runtime::model::{Batch, Scores};
+use telltale_runtime::{Model, Session};
+
+use crate::error::{Error, Result};
+use crate::payload::Reading;
+
+/// A scored window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The device.
+    pub device: String,
+    /// First reading of the window (epoch ms).
+    pub start_ms: i64,
+    /// Last reading of the window (epoch ms).
+    pub end_ms: i64,
+    /// The anomaly score (higher = more anomalous).
+    pub score: f64,
+    /// The threshold it was judged by (sliding: the band's upper edge).
+    pub threshold: f64,
+    /// Whether it is an anomaly.
+    pub anomalous: bool,
+    /// The sensors contributing most, largest first, with their parts of the
+    /// score (empty for classifiers, whose probability has no parts).
+    pub top: Vec<(String, f64)>,
+}
+
+/// How many sensors a decision names.
+pub const TOP_SENSORS: usize = 3;
+
+/// One device's rolling state.
+#[derive(Debug, Clone, Default)]
+struct DeviceState {
+    /// Scaled rows, oldest first (`window · channels` once full).
+    rows: VecDeque<f32>,
+    /// Their timestamps.
+    ts: VecDeque<i64>,
+    /// Readings since the last scored window.
+    since: usize,
+    /// The last accepted timestamp.
+    last: Option<i64>,
+    /// Recent scores for a sliding threshold.
+    scores: VecDeque<f64>,
+}
+
+/// Detection for every device, on one model.
+#[derive(Debug)]
+pub struct Detector {
+    model: Model,
+    session: Session,
+    devices: HashMap<String, DeviceState>,
+    /// Rows a device keeps: the input steps, and the predicted ones for a forecaster.
+    window: usize,
+    /// Buffers reused for every window.
+    input: Vec<f32>,
+    row: Vec<f32>,
+}
+
+impl Detector {
+    /// A detector for `model`.
+    pub fn new(model: Model) -> Detector {
+        let session = model.network.session(1);
+        let h = &model.header;
+        let window = h.steps + h.horizon;
+        let c = model.channels();
+        Detector { session, devices: HashMap::new(), window, input: vec![0.0; h.steps * c], row: vec![0.0; c], model }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Devices seen so far.
+    pub fn devices(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Takes one reading of `device` (from `topic`); `received_ms` stands in for a missing timestamp.
+    /// Returns the decision when the reading completes a window to score.
+    pub fn push(&mut self, topic: &str, device: &str, reading: &Reading, received_ms: i64) -> Result<Option<Decision>> {
+        let ts = reading.ts.unwrap_or(received_ms);
+        let features = &self.model.header.features;
+        for (slot, name) in self.row.iter_mut().zip(features) {
+            let value = reading.values.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+            *slot = value.ok_or_else(|| {
+                Error::malformed(topic, format!("no field {name:?} (the model reads {})", features.join(", ")))
+            })? as f32;
+        }
+        let state = self.devices.entry(device.to_owned()).or_default();
+        if let Some(last) = state.last
+            && ts <= last
+        {
+            return Err(Error::OutOfOrder { topic: topic.to_owned(), ts, last });
+        }
+        self.model.scale(&mut self.row);
+        let c = self.row.len();
+        state.last = Some(ts);
+        state.rows.extend(self.row.iter().copied());
+        state.ts.push_back(ts);
+        if state.ts.len() > self.window {
+            state.rows.drain(..c);
+            state.ts.pop_front();
+        }
+        state.since += 1;
+        let h = &self.model.header;
+        if state.ts.len() < self.window || state.since < h.step.max(1) {
+            return Ok(None);
+        }
+        state.since = 0;
+
+        // Score the window: the first `steps` rows are the input, any further ones the forecast's targets.
+        let (rows, _) = state.rows.as_slices();
+        let all: Vec<f32>;
+        let rows = if rows.len() == self.window * c {
+            rows
+        } else {
+            all = state.rows.iter().copied().collect();
+            &all
+        };
+        let steps = h.steps;
+        self.input.copy_from_slice(&rows[..steps * c]);
+        let outputs = self.model.network.forward(&mut self.session, &self.input, 1)?;
+        let mut scores = Scores::default();
+        let batch = Batch { windows: 1, steps, channels: c, inputs: &self.input, outputs, targets: &rows[steps * c..] };
+        scores.push(h.score, &h.scaler, batch);
+        let score = scores.score[0];
+        let (anomalous, threshold) = judge(h.threshold, &mut state.scores, score);
+        let mut top: Vec<(String, f64)> = features.iter().cloned().zip(scores.per_channel.iter().copied()).collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        top.truncate(TOP_SENSORS);
+        Ok(Some(Decision {
+            device: device.to_owned(),
+            start_ms: state.ts[0],
+            end_ms: ts,
+            score,
+            threshold,
+            anomalous,
+            top,
+        }))
+    }
+}
+
+/// Judges `score` by `spec`, keeping the device's recent scores for a sliding band.
+fn judge(spec: ThresholdSpec, history: &mut VecDeque<f64>, score: f64) -> (bool, f64) {
+    match spec {
+        ThresholdSpec::Static { value } => (score >= value, value),
+        ThresholdSpec::Sliding { window, k, eps } => {
+            let band = SlidingKSigma { window, k, eps };
+            let verdict = if history.len() >= window {
+                let past: Vec<f64> = history.iter().copied().collect();
+                let b = band.band(&past, None);
+                (!b.contains(score), b.hi)
+            } else {
+                (false, f64::INFINITY)
+            };
+            history.push_back(score);
+            if history.len() > window {
+                history.pop_front();
+            }
+            verdict
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_runtime::format::{Affine, DenseSpec, Header, LayerSpec, ScoreSpec, to_bytes};
+
+    /// Two features, windows of 2 steps, reconstructing zeros: the score is the mean squared input.
+    pub(crate) fn zero_model(threshold: ThresholdSpec, step: usize) -> Model {
+        let header = Header {
+            format: telltale_runtime::format::FORMAT.into(),
+            version: telltale_runtime::format::VERSION,
+            producer: "test".into(),
+            name: "zeros".into(),
+            preset: "dense-ae".into(),
+            features: vec!["a".into(), "b".into()],
+            steps: 2,
+            step,
+            horizon: 0,
+            scaler: Affine { offset: vec![0.0, 1.0], scale: vec![1.0, 2.0] },
+            score: ScoreSpec::Reconstruction,
+            threshold,
+            layers: vec![LayerSpec::Dense(DenseSpec { weight: "w".into(), bias: "b".into(), relu: false })],
+            info: serde_json::Value::Null,
+        };
+        let tensors = vec![("w".into(), vec![2, 2], vec![0.0; 4]), ("b".into(), vec![2], vec![0.0; 2])];
+        Model::from_bytes(&to_bytes(&header, &tensors).expect("bytes")).expect("model")
+    }
+
+    fn reading(ts: i64, a: f64, b: f64) -> Reading {
+        Reading { ts: Some(ts), values: vec![("b".into(), b), ("a".into(), a), ("rssi".into(), -70.0)] }
+    }
+
+    #[test]
+    fn windows_are_scored_every_step_once_full() {
+        let mut d = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
+        assert_eq!(d.push("t", "d1", &reading(1, 0.0, 1.0), 0).expect("ok"), None, "window not full yet");
+        let first = d.push("t", "d1", &reading(2, 2.0, 1.0), 0).expect("ok").expect("scored");
+        // Scaled: a as is, b = (b − 1) / 2 → rows (0, 0) and (2, 0): a's MSE 2, b's 0, score 1.
+        assert_eq!((first.start_ms, first.end_ms), (1, 2));
+        assert!((first.score - 1.0).abs() < 1e-12, "{first:?}");
+        assert!(!first.anomalous);
+        assert_eq!(first.top[0].0, "a");
+        let second = d.push("t", "d1", &reading(3, 4.0, 1.0), 0).expect("ok").expect("scored");
+        // Rows (2, 0), (4, 0): a's MSE 10, score 5 ≥ 4.
+        assert!((second.score - 5.0).abs() < 1e-12 && second.anomalous && second.start_ms == 2);
+        // Another device has its own window.
+        assert_eq!(d.push("t", "d2", &reading(1, 9.0, 9.0), 0).expect("ok"), None);
+        assert_eq!(d.devices(), 2);
+    }
+
+    #[test]
+    fn the_model_step_strides_the_windows() {
+        let mut d = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 2));
+        let scored: Vec<bool> =
+            (1..=7).map(|t| d.push("t", "d", &reading(t, 0.0, 1.0), 0).expect("ok").is_some()).collect();
+        assert_eq!(scored, [false, true, false, true, false, true, false]);
+    }
+
+    #[test]
+    fn bad_readings_are_refused_and_change_nothing() {
+        let mut d = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
+        d.push("t", "d1", &reading(5, 0.0, 1.0), 0).expect("ok");
+        let late = d.push("sensors/d1", "d1", &reading(5, 0.0, 1.0), 0).expect_err("duplicate time");
+        assert_eq!(late.to_string(), "sensors/d1: reading at 5 ms is not after the device's last one at 5 ms");
+        let missing = Reading { ts: Some(6), values: vec![("a".into(), 1.0), ("B".into(), 1.0)] };
+        let e = d.push("sensors/d1", "d1", &missing, 0).expect_err("wrong field name");
+        assert_eq!(e.to_string(), "sensors/d1: no field \"b\" (the model reads a, b)");
+        // The window still holds the one good reading: the next one completes it.
+        assert!(d.push("t", "d1", &reading(6, 0.0, 1.0), 0).expect("ok").is_some());
+    }
+
+    #[test]
+    fn a_sliding_threshold_judges_against_the_device_history() {
+        let spec = ThresholdSpec::Sliding { window: 3, k: 3.0, eps: 0.01 };
+        let mut d = Detector::new(zero_model(spec, 1));
+        let mut flags = Vec::new();
+        for (t, a) in [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0].iter().enumerate() {
+            if let Some(dec) = d.push("t", "d", &reading(t as i64 + 1, *a, 1.0), 0).expect("ok") {
+                flags.push(dec.anomalous);
+            }
+        }
+        // Scores 0.25, 0.5, 0.5, 0.5, 0.5, 9.25: the first three build the history, the jump leaves the band.
+        assert_eq!(flags, [false, false, false, false, false, true]);
+    }
+}

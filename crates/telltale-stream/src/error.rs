@@ -1,0 +1,67 @@
+//! The one error type of `telltale-stream`.
+//!
+//! A reading that cannot be used names its topic, so an operator can find
+//! the device that sent it.
+
+/// Result alias used throughout `telltale-stream`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong between a message and a decision.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A payload that is not a reading (bad JSON, a missing or non-numeric
+    /// field, a bad timestamp).
+    #[error("{topic}: {reason}")]
+    Malformed {
+        /// Where it came from.
+        topic: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A topic the configured pattern does not match.
+    #[error("{topic}: does not match the topic pattern {pattern}")]
+    Topic {
+        /// The topic.
+        topic: String,
+        /// The pattern.
+        pattern: String,
+    },
+
+    /// A reading at or before the device's last one.
+    #[error("{topic}: reading at {ts} ms is not after the device's last one at {last} ms")]
+    OutOfOrder {
+        /// Where it came from.
+        topic: String,
+        /// Its timestamp.
+        ts: i64,
+        /// The device's last accepted timestamp.
+        last: i64,
+    },
+
+    /// A setting that cannot work.
+    #[error("{what}: {reason}")]
+    Config {
+        /// The setting.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The model file could not be used.
+    #[error("model: {0}")]
+    Model(#[from] telltale_runtime::Error),
+}
+
+impl Error {
+    /// A [`Error::Malformed`] for `topic`.
+    pub fn malformed(topic: &str, reason: impl Into<String>) -> Error {
+        Error::Malformed { topic: topic.to_owned(), reason: reason.into() }
+    }
+
+    /// A [`Error::Config`].
+    pub fn config(what: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::Config { what: what.into(), reason: reason.into() }
+    }
+}
