@@ -177,7 +177,7 @@ fn judge(spec: ThresholdSpec, history: &mut VecDeque<f64>, score: f64) -> (bool,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use telltale_runtime::format::{Affine, DenseSpec, Header, LayerSpec, ScoreSpec, to_bytes};
 

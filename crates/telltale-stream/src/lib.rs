@@ -2,17 +2,25 @@
 //!
 //! - [`topic`]: which MQTT topic level names the device.
 //! - [`payload`]: JSON readings, single or batched.
-//! - [`detect`]: per-device rolling windows scored by telltale-runtime.
+//! - [`source`]: where messages come from (an MQTT broker, a replay), and
+//!   [`broker`]: the embedded MQTT broker.
+//! - [`detect`]: per-device rolling windows scored by telltale-runtime, run
+//!   by the [`pipeline`] stage between bounded channels.
 //!
 //! Every reading that cannot be used is an [`Error`] naming its topic; the
 //! caller counts and logs it, nothing crashes.
 
+pub mod broker;
 pub mod detect;
 pub mod error;
 pub mod payload;
+pub mod pipeline;
+pub mod source;
 pub mod topic;
 
 pub use detect::{Decision, Detector};
 pub use error::{Error, Result};
 pub use payload::Reading;
+pub use pipeline::Counters;
+pub use source::{BrokerUrl, Message, Mqtt, Replay, Source};
 pub use topic::TopicPattern;
