@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 /// Largest payload the embedded broker accepts (bytes): room for a batch of a few hundred readings.
 pub const MAX_PAYLOAD: usize = 1 << 20;
 
-/// Starts an MQTT 3.1.1 broker listening on `listen`, on threads of its own, for the life of the process.
+/// Starts an MQTT 3.1.1 broker listening on `listen`, on threads of its own, for the life of the process;
+/// returns once it accepts connections.
 ///
 /// The port is checked free first, so a clash is an error here rather than a log line on the broker's thread.
 pub fn start(listen: SocketAddr) -> Result<()> {
@@ -53,5 +54,12 @@ pub fn start(listen: SocketAddr) -> Result<()> {
             }
         })
         .map_err(|e| Error::config("embedded broker", format!("cannot start its thread: {e}")))?;
-    Ok(())
+    // Return once it accepts connections, so a client started next does not meet a refused connection.
+    for _ in 0..100 {
+        if std::net::TcpStream::connect_timeout(&listen, std::time::Duration::from_millis(100)).is_ok() {
+            return Ok(());
+        }
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err(Error::config(format!("embedded broker {listen}"), "not accepting connections after 10 s"))
 }

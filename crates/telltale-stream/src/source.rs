@@ -188,7 +188,13 @@ mod tests {
         tokio::spawn(source.run(tx));
 
         let (client, mut events) = AsyncClient::new(MqttOptions::new("publisher", "127.0.0.1", port), 64);
-        tokio::spawn(async move { while events.poll().await.is_ok() {} });
+        tokio::spawn(async move {
+            loop {
+                if events.poll().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
         let decisions = tokio::time::timeout(Duration::from_secs(20), async {
             // Publish until the subscriber is in (its subscription may land after the first publishes), then
             // collect: device d1 sends a normal then an extreme reading, d2 normal ones.
