@@ -123,14 +123,8 @@ impl Detector {
         state.since = 0;
 
         // Score the window: the first `steps` rows are the input, any further ones the forecast's targets.
-        let (rows, _) = state.rows.as_slices();
-        let all: Vec<f32>;
-        let rows = if rows.len() == self.window * c {
-            rows
-        } else {
-            all = state.rows.iter().copied().collect();
-            &all
-        };
+        // Rotated in place (no allocation) when the ring has wrapped.
+        let rows: &[f32] = state.rows.make_contiguous();
         let steps = h.steps;
         self.input.copy_from_slice(&rows[..steps * c]);
         let outputs = self.model.network.forward(&mut self.session, &self.input, 1)?;
@@ -161,8 +155,7 @@ fn judge(spec: ThresholdSpec, history: &mut VecDeque<f64>, score: f64) -> (bool,
         ThresholdSpec::Sliding { window, k, eps } => {
             let band = SlidingKSigma { window, k, eps };
             let verdict = if history.len() >= window {
-                let past: Vec<f64> = history.iter().copied().collect();
-                let b = band.band(&past, None);
+                let b = band.band(history.make_contiguous(), None);
                 (!b.contains(score), b.hi)
             } else {
                 (false, f64::INFINITY)
