@@ -24,6 +24,20 @@ if command -v rustup >/dev/null 2>&1; then
     done
 fi
 
+# Real servers the tests start on loopback: Debian's PostgreSQL, MariaDB and Mosquitto.
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+if [ "${#need[@]}" -gt 0 ]; then
+    log "installing ${need[*]} (Debian packages the tests run)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    # Installed only: the tests start their own servers; the packages' services are not needed.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 # --- checks -----------------------------------------------------------------
 log "format"
 cargo fmt --all -- --check

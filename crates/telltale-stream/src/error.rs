@@ -52,6 +52,35 @@ pub enum Error {
     /// The model file could not be used.
     #[error("model: {0}")]
     Model(#[from] telltale_runtime::Error),
+
+    /// The database refused or failed an operation.
+    #[error("{what}: {source}")]
+    Database {
+        /// What was being done (and on which database).
+        what: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// An alert could not be delivered (it stays queued and is retried).
+    #[error("alert via {sink}: {reason}")]
+    Alert {
+        /// The sink.
+        sink: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A network service could not be started or reached.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -63,5 +92,16 @@ impl Error {
     /// A [`Error::Config`].
     pub fn config(what: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::Config { what: what.into(), reason: reason.into() }
+    }
+
+    /// A closure turning a driver error into a [`Error::Database`] about `what`.
+    pub fn database(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Database { what, source }
+    }
+
+    /// A [`Error::Alert`].
+    pub fn alert(sink: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::Alert { sink: sink.into(), reason: reason.into() }
     }
 }

@@ -10,17 +10,22 @@
 //! Every reading that cannot be used is an [`Error`] naming its topic; the
 //! caller counts and logs it, nothing crashes.
 
+pub mod alert;
 pub mod broker;
 pub mod detect;
 pub mod error;
 pub mod payload;
 pub mod pipeline;
+pub mod sink;
 pub mod source;
+pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod topic;
 
 pub use detect::{Decision, Detector};
 pub use error::{Error, Result};
 pub use payload::Reading;
-pub use pipeline::Counters;
+pub use pipeline::{Counters, DetectStage, Processed};
 pub use source::{BrokerUrl, Message, Mqtt, Replay, Source};
 pub use topic::TopicPattern;

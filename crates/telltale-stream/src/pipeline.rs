@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -12,9 +13,14 @@ use crate::detect::{Decision, Detector};
 use crate::error::Error;
 use crate::payload;
 use crate::source::Message;
+use crate::store::ReadingRow;
 use crate::topic::TopicPattern;
 
-/// What the stage has seen.
+/// Upper bounds (µs) of the decision-latency histogram's buckets; one more counts everything above.
+pub const LATENCY_BUCKETS_US: [u64; 14] =
+    [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000];
+
+/// What the service has seen, by kind: shared by every stage, read by `/metrics`.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// Messages taken from the source.
@@ -27,10 +33,27 @@ pub struct Counters {
     pub anomalies: AtomicU64,
     /// Payloads or readings that could not be read (bad JSON, missing or non-numeric fields).
     pub malformed: AtomicU64,
-    /// Readings at or before their device's last one.
+    /// Readings at or before their device's last one (duplicates included).
     pub out_of_order: AtomicU64,
     /// Messages on topics the pattern does not match.
     pub unmatched: AtomicU64,
+    /// Readings written to the database (duplicates of stored ones are not counted).
+    pub stored_readings: AtomicU64,
+    /// Anomalies written to the database.
+    pub stored_anomalies: AtomicU64,
+    /// Alerts queued.
+    pub alerts_queued: AtomicU64,
+    /// Alerts delivered.
+    pub alerts_sent: AtomicU64,
+    /// Failed delivery attempts (each is retried).
+    pub alert_failures: AtomicU64,
+    /// Failed database commits (each is retried).
+    pub store_failures: AtomicU64,
+    /// Decision latency, from a message's arrival to its decision: one count per bucket of
+    /// [`LATENCY_BUCKETS_US`], the last for anything slower.
+    pub latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
+    /// Sum of the latencies (µs).
+    pub latency_sum_us: AtomicU64,
 }
 
 impl Counters {
@@ -39,29 +62,71 @@ impl Counters {
         counter.load(Ordering::Relaxed)
     }
 
-    fn add(counter: &AtomicU64, n: u64) {
+    /// Adds `n` to `counter`.
+    pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records one decision latency.
+    pub fn observe_latency(&self, latency: Duration) {
+        let us = latency.as_micros().min(u64::MAX as u128) as u64;
+        let bucket = LATENCY_BUCKETS_US.iter().position(|&b| us <= b).unwrap_or(LATENCY_BUCKETS_US.len());
+        Counters::add(&self.latency[bucket], 1);
+        Counters::add(&self.latency_sum_us, us);
     }
 }
 
-/// Runs detection until `rx` closes (or `out` does); returns the detector.
-///
-/// Runs on a blocking thread: call it through [`spawn`].
-pub fn run(
-    mut rx: mpsc::Receiver<Message>,
-    mut detector: Detector,
-    pattern: &TopicPattern,
-    out: &mpsc::Sender<Decision>,
-    counters: &Counters,
-) -> Detector {
-    while let Some(m) = rx.blocking_recv() {
+/// What one message became: the readings accepted (for the store) and the windows decided.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Processed {
+    /// The message's sequence number (acknowledged once this is stored).
+    pub seq: u64,
+    /// Accepted readings, when the service stores readings.
+    pub readings: Vec<ReadingRow>,
+    /// Decisions, anomalous or not.
+    pub decisions: Vec<Decision>,
+}
+
+/// The detection stage's settings.
+#[derive(Debug, Clone)]
+pub struct DetectStage {
+    /// Which topic level names the device.
+    pub pattern: TopicPattern,
+    /// Whether accepted readings go to the store.
+    pub store_readings: bool,
+}
+
+impl DetectStage {
+    /// Runs detection until `rx` closes (or `out` does); returns the detector.
+    ///
+    /// Runs on a blocking thread: call it through [`DetectStage::spawn`].
+    pub fn run(
+        &self,
+        mut rx: mpsc::Receiver<Message>,
+        mut detector: Detector,
+        out: &mpsc::Sender<Processed>,
+        counters: &Counters,
+    ) -> Detector {
+        while let Some(m) = rx.blocking_recv() {
+            let processed = self.process(&m, &mut detector, counters);
+            if out.blocking_send(processed).is_err() {
+                break;
+            }
+        }
+        detector
+    }
+
+    /// One message through the detector.
+    pub fn process(&self, m: &Message, detector: &mut Detector, counters: &Counters) -> Processed {
+        let mut done = Processed { seq: m.seq, ..Processed::default() };
         Counters::add(&counters.messages, 1);
-        let device = match pattern.device(&m.topic) {
+        let device = match self.pattern.device(&m.topic) {
             Ok(d) => d,
             Err(e) => {
-                Counters::add(&counters.unmatched, 1);
+                let kind = if matches!(e, Error::Topic { .. }) { &counters.unmatched } else { &counters.malformed };
+                Counters::add(kind, 1);
                 tracing::warn!("{e}");
-                continue;
+                return done;
             }
         };
         let readings = match payload::parse(&m.topic, &m.payload) {
@@ -69,21 +134,27 @@ pub fn run(
             Err(e) => {
                 Counters::add(&counters.malformed, 1);
                 tracing::warn!("{e}");
-                continue;
+                return done;
             }
         };
         for reading in &readings {
             match detector.push(&m.topic, device, reading, m.received_ms) {
                 Ok(decision) => {
                     Counters::add(&counters.readings, 1);
+                    if self.store_readings {
+                        done.readings.push(ReadingRow {
+                            device: device.to_owned(),
+                            ts: reading.ts.unwrap_or(m.received_ms),
+                            data: values_json(&reading.values),
+                        });
+                    }
                     let Some(d) = decision else { continue };
+                    counters.observe_latency(m.received.elapsed());
                     Counters::add(&counters.windows, 1);
                     if d.anomalous {
                         Counters::add(&counters.anomalies, 1);
                     }
-                    if out.blocking_send(d).is_err() {
-                        return detector;
-                    }
+                    done.decisions.push(d);
                 }
                 Err(e @ Error::OutOfOrder { .. }) => {
                     Counters::add(&counters.out_of_order, 1);
@@ -95,19 +166,39 @@ pub fn run(
                 }
             }
         }
+        done
     }
-    detector
+
+    /// Starts [`DetectStage::run`] on a blocking thread of the current tokio runtime.
+    pub fn spawn(
+        self,
+        rx: mpsc::Receiver<Message>,
+        detector: Detector,
+        out: mpsc::Sender<Processed>,
+        counters: Arc<Counters>,
+    ) -> tokio::task::JoinHandle<Detector> {
+        tokio::task::spawn_blocking(move || self.run(rx, detector, &out, &counters))
+    }
 }
 
-/// Starts [`run`] on a blocking thread of the current tokio runtime.
-pub fn spawn(
-    rx: mpsc::Receiver<Message>,
-    detector: Detector,
-    pattern: TopicPattern,
-    out: mpsc::Sender<Decision>,
-    counters: Arc<Counters>,
-) -> tokio::task::JoinHandle<Detector> {
-    tokio::task::spawn_blocking(move || run(rx, detector, &pattern, &out, &counters))
+/// A reading's values as a JSON object.
+fn values_json(values: &[(String, f64)]) -> String {
+    let mut out = String::with_capacity(16 * values.len() + 2);
+    out.push('{');
+    for (i, (k, v)) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::String(k.clone()).to_string());
+        out.push(':');
+        if v.is_finite() {
+            out.push_str(&v.to_string());
+        } else {
+            out.push_str("null");
+        }
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -118,7 +209,7 @@ mod tests {
     use telltale_runtime::format::ThresholdSpec;
 
     fn msg(topic: &str, payload: &str) -> Message {
-        Message { topic: topic.into(), payload: payload.as_bytes().to_vec(), received_ms: 0 }
+        Message::new(topic, payload.as_bytes().to_vec(), 0)
     }
 
     #[tokio::test]
@@ -136,13 +227,17 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
         let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
-        let stage = spawn(rx, detector, pattern, out_tx, counters.clone());
+        let stage = DetectStage { pattern, store_readings: true }.spawn(rx, detector, out_tx, counters.clone());
         Replay { messages }.run(tx).await.expect("replay");
         stage.await.expect("stage");
         let mut decisions = Vec::new();
-        while let Some(d) = out_rx.recv().await {
-            decisions.push(d);
+        let mut stored = Vec::new();
+        while let Some(p) = out_rx.recv().await {
+            decisions.extend(p.decisions);
+            stored.extend(p.readings.into_iter().map(|r| (r.ts, r.data)));
         }
+        assert_eq!(stored[0], (1000, r#"{"a":0,"b":1}"#.to_owned()));
+        assert_eq!(stored.len(), 4, "accepted readings only");
         // Windows (0, 4), (4, 0), (0, 0) of `a`: scores 4, 4, 0 against 4. Timestamps are epoch seconds.
         let flags: Vec<bool> = decisions.iter().map(|d| d.anomalous).collect();
         assert_eq!(flags, [true, true, false], "{decisions:?}");

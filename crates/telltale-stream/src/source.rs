@@ -3,10 +3,12 @@
 //! messages for tests.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tokio::sync::mpsc;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use tokio::sync::{mpsc, watch};
 
 use crate::error::{Error, Result};
 
@@ -17,8 +19,20 @@ pub struct Message {
     pub topic: String,
     /// The raw payload.
     pub payload: Vec<u8>,
-    /// When it arrived (epoch ms).
+    /// When it arrived (epoch ms): the time of a reading that carries none.
     pub received_ms: i64,
+    /// When it arrived (monotonic): the start of its decision latency.
+    pub received: Instant,
+    /// Its place in the source's order, counted from 1: the store reports the last one it committed, and the
+    /// source acknowledges everything up to it.
+    pub seq: u64,
+}
+
+impl Message {
+    /// A message arriving now, numbered `seq`.
+    pub fn new(topic: impl Into<String>, payload: Vec<u8>, seq: u64) -> Message {
+        Message { topic: topic.into(), payload, received_ms: now_ms(), received: Instant::now(), seq }
+    }
 }
 
 /// Epoch milliseconds now.
@@ -42,7 +56,8 @@ pub struct Replay {
 
 impl Source for Replay {
     async fn run(self, tx: mpsc::Sender<Message>) -> Result<()> {
-        for m in self.messages {
+        for (i, mut m) in self.messages.into_iter().enumerate() {
+            m.seq = i as u64 + 1;
             if tx.send(m).await.is_err() {
                 break;
             }
@@ -94,6 +109,10 @@ impl BrokerUrl {
 
 /// Subscribes to `filter` on a broker at QoS 1 with a persistent session (`client_id` names it), and forwards
 /// every publish. Reconnects with back-off (0.1 s doubling to 5 s) when the broker goes away.
+///
+/// With `committed` set, a QoS 1 message is acknowledged only once the store has committed it (the receiver
+/// carries the last committed [`Message::seq`]): a message the service took but had not stored when it stopped
+/// is redelivered by the broker. Without it, messages are acknowledged on arrival.
 #[derive(Debug, Clone)]
 pub struct Mqtt {
     /// The broker.
@@ -102,44 +121,88 @@ pub struct Mqtt {
     pub filter: String,
     /// The client id (the persistent session's name).
     pub client_id: String,
+    /// The last committed sequence number, when acknowledgements wait for the store.
+    pub committed: Option<watch::Receiver<u64>>,
 }
 
-impl Source for Mqtt {
-    async fn run(self, tx: mpsc::Sender<Message>) -> Result<()> {
+/// QoS 1 publishes waiting for their commit, oldest first.
+type Unacked = Arc<Mutex<VecDeque<(u64, Publish)>>>;
+
+impl Mqtt {
+    /// The client options: persistent session, keep-alive, credentials, payload limit.
+    fn options(&self) -> MqttOptions {
         let mut options = MqttOptions::new(self.client_id.clone(), self.broker.host.clone(), self.broker.port);
         options.set_keep_alive(Duration::from_secs(15));
         options.set_clean_session(false);
+        options.set_manual_acks(self.committed.is_some());
         options.set_max_packet_size(crate::broker::MAX_PAYLOAD + 1024, crate::broker::MAX_PAYLOAD + 1024);
         if let Some((u, p)) = &self.broker.credentials {
             options.set_credentials(u.clone(), p.clone());
         }
-        let (client, mut events) = AsyncClient::new(options, 1024);
-        let mut backoff = Duration::from_millis(100);
+        options
+    }
+}
+
+/// Acknowledges every waiting publish up to the committed sequence number, as commits come in.
+async fn acknowledge(client: AsyncClient, unacked: Unacked, mut committed: watch::Receiver<u64>) {
+    while committed.changed().await.is_ok() {
+        let upto = *committed.borrow_and_update();
         loop {
+            let next = {
+                let mut q = unacked.lock().unwrap_or_else(|e| e.into_inner());
+                match q.front() {
+                    Some((seq, _)) if *seq <= upto => q.pop_front(),
+                    _ => None,
+                }
+            };
+            let Some((_, publish)) = next else { break };
+            if client.ack(&publish).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Source for Mqtt {
+    async fn run(self, tx: mpsc::Sender<Message>) -> Result<()> {
+        let (client, mut events) = AsyncClient::new(self.options(), 1024);
+        let unacked: Unacked = Arc::default();
+        let acks = self.committed.clone().map(|c| tokio::spawn(acknowledge(client.clone(), unacked.clone(), c)));
+        let mut backoff = Duration::from_millis(100);
+        let mut seq = 0;
+        let where_ = format!("mqtt://{}:{}", self.broker.host, self.broker.port);
+        let result = loop {
             match events.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff = Duration::from_millis(100);
-                    tracing::info!("connected to mqtt://{}:{}", self.broker.host, self.broker.port);
+                    tracing::info!("connected to {where_}");
                     // Subscribing again after a reconnect is harmless and covers a broker that lost the session.
-                    client
-                        .subscribe(self.filter.clone(), QoS::AtLeastOnce)
-                        .await
-                        .map_err(|e| Error::config("mqtt subscribe", e.to_string()))?;
+                    if let Err(e) = client.subscribe(self.filter.clone(), QoS::AtLeastOnce).await {
+                        break Err(Error::config("mqtt subscribe", e.to_string()));
+                    }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let m = Message { topic: p.topic.clone(), payload: p.payload.to_vec(), received_ms: now_ms() };
+                    seq += 1;
+                    let m = Message::new(p.topic.clone(), p.payload.to_vec(), seq);
+                    if self.committed.is_some() && p.qos != QoS::AtMostOnce {
+                        unacked.lock().unwrap_or_else(|e| e.into_inner()).push_back((seq, p));
+                    }
                     if tx.send(m).await.is_err() {
-                        return Ok(());
+                        break Ok(());
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!("mqtt://{}:{}: {e}; retrying in {backoff:?}", self.broker.host, self.broker.port);
+                    tracing::warn!("{where_}: {e}; retrying in {backoff:?}");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
+        };
+        if let Some(a) = acks {
+            a.abort();
         }
+        result
     }
 }
 
@@ -159,16 +222,13 @@ mod tests {
         assert!(BrokerUrl::parse("mqtts://x").expect_err("tls").to_string().contains("not supported yet"));
     }
 
-    /// A free port on loopback.
-    pub(crate) fn free_port() -> u16 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    }
+    use crate::testing::free_port;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readings_published_to_the_embedded_broker_are_decided() {
         use crate::detect::tests::zero_model;
-        use crate::{Counters, Detector, TopicPattern, pipeline};
+        use crate::pipeline::DetectStage;
+        use crate::{Counters, Detector, TopicPattern};
         use std::sync::Arc;
         use telltale_runtime::format::ThresholdSpec;
 
@@ -179,12 +239,13 @@ mod tests {
             broker: BrokerUrl::parse(&format!("mqtt://127.0.0.1:{port}")).expect("url"),
             filter: pattern.filter(),
             client_id: "telltale-test".into(),
+            committed: None,
         };
         let (tx, rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(64);
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
-        let _stage = pipeline::spawn(rx, detector, pattern, out_tx, counters.clone());
+        let _stage = DetectStage { pattern, store_readings: false }.spawn(rx, detector, out_tx, counters.clone());
         tokio::spawn(source.run(tx));
 
         let (client, mut events) = AsyncClient::new(MqttOptions::new("publisher", "127.0.0.1", port), 64);
@@ -209,8 +270,8 @@ mod tests {
                         .await
                         .expect("publish");
                 }
-                if let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(200), out_rx.recv()).await {
-                    got.push(d);
+                if let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(200), out_rx.recv()).await {
+                    got.extend(p.decisions);
                 }
             }
             got

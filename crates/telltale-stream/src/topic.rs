@@ -3,6 +3,9 @@
 
 use crate::error::{Error, Result};
 
+/// Longest device name (bytes): what every database's key column holds.
+pub const MAX_DEVICE_BYTES: usize = 191;
+
 /// A parsed topic pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicPattern {
@@ -74,7 +77,11 @@ impl TopicPattern {
         if !matches {
             return Err(Error::Topic { topic: topic.to_owned(), pattern: self.text.clone() });
         }
-        Ok(parts[self.device])
+        let device = parts[self.device];
+        if device.len() > MAX_DEVICE_BYTES {
+            return Err(Error::malformed(topic, format!("device name longer than {MAX_DEVICE_BYTES} bytes")));
+        }
+        Ok(device)
     }
 
     /// The pattern as written.
@@ -99,6 +106,8 @@ mod tests {
         assert_eq!(q.filter(), "site/+/+/data");
         assert_eq!(q.device("site/a/m7/data").expect("match"), "m7");
         assert!(q.device("site/a/m7/data/more").is_err());
+        let long = format!("sensors/{}/x", "d".repeat(MAX_DEVICE_BYTES + 1));
+        assert!(p.device(&long).expect_err("too long").to_string().contains("longer than 191 bytes"));
     }
 
     #[test]
