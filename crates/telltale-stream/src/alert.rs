@@ -41,7 +41,7 @@ impl AlertPayload {
     pub fn new(d: &Decision) -> AlertPayload {
         let top: Vec<TopSensor> = d.top.iter().map(|(s, p)| TopSensor { sensor: s.clone(), part: *p }).collect();
         let mut message = format!(
-            "telltale: anomaly on {} at {}: score {:.3} over threshold {:.3}",
+            "telltale: anomaly on {} at {} UTC: score {:.3} over threshold {:.3}",
             d.device,
             telltale_core::timestamp::format_millis(d.end_ms),
             d.score,
@@ -98,6 +98,8 @@ impl Sinks {
         mqtt: Option<(AsyncClient, String)>,
         timeout: Duration,
     ) -> Result<Sinks> {
+        // One TLS provider for the process (ring); a second install is refused harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("telltale/", env!("CARGO_PKG_VERSION")))
@@ -264,5 +266,135 @@ pub async fn deliver(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Batch, NewAnomaly};
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use base64::Engine;
+    use std::sync::Mutex;
+
+    /// One request the test server saw: path, Authorization, Content-Type, body.
+    type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+    /// A local HTTP server standing in for Twilio and a webhook; the webhook fails its first request.
+    async fn server() -> (String, Seen) {
+        let seen: Seen = Arc::default();
+        let record = seen.clone();
+        let handler = move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let seen = record.clone();
+            async move {
+                let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                let mut all = seen.lock().expect("seen");
+                let hooks_before = all.iter().filter(|r| r.0 == "/hook").count();
+                all.push((
+                    uri.path().to_owned(),
+                    h("authorization"),
+                    h("content-type"),
+                    String::from_utf8_lossy(&body).into(),
+                ));
+                if uri.path() == "/hook" {
+                    if hooks_before == 0 { (StatusCode::SERVICE_UNAVAILABLE, "busy") } else { (StatusCode::OK, "ok") }
+                } else {
+                    (StatusCode::CREATED, r#"{"sid": "SM1", "status": "queued"}"#)
+                }
+            }
+        };
+        let app = axum::Router::new().fallback(axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), seen)
+    }
+
+    fn decision(device: &str, end_ms: i64) -> Decision {
+        Decision {
+            device: device.into(),
+            start_ms: end_ms - 1_000,
+            end_ms,
+            score: 0.93,
+            threshold: 0.5,
+            anomalous: true,
+            top: vec![("x".into(), 0.61), ("y".into(), 0.2)],
+        }
+    }
+
+    #[test]
+    fn one_alert_per_device_per_cooldown() {
+        let mut p = Planner::new(vec!["webhook".into()], 60_000);
+        assert_eq!(p.plan(&decision("a", 0)).len(), 1);
+        assert!(p.plan(&decision("a", 59_999)).is_empty(), "cooling down");
+        assert_eq!(p.plan(&decision("b", 59_999)).len(), 1, "devices cool down apart");
+        assert_eq!(p.plan(&decision("a", 60_000)).len(), 1);
+        assert!(Planner::new(Vec::new(), 0).plan(&decision("a", 0)).is_empty(), "no sinks, no alerts");
+        assert_eq!((backoff_ms(0), backoff_ms(3), backoff_ms(40)), (1_000, 8_000, 600_000));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn twilio_gets_its_exact_request_and_a_failed_webhook_is_retried() {
+        let (base, seen) = server().await;
+        let twilio = Twilio {
+            base_url: base.clone(),
+            account_sid: "AC0123".into(),
+            auth_token: "t0ken".into(),
+            from: "+15550000000".into(),
+            to: vec!["+15551112222".into()],
+        };
+        let sinks =
+            Sinks::new(Some(format!("{base}/hook")), Some(twilio), None, Duration::from_secs(5)).expect("sinks");
+        assert_eq!(sinks.names(), ["webhook", "twilio:+15551112222"]);
+        let dir = std::env::temp_dir().join(format!("telltale-alert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = dir.join("a.db");
+        let _ = std::fs::remove_file(&db);
+        let store = Store::open(db.to_str().expect("utf-8")).await.expect("store");
+        let mut planner = Planner::new(sinks.names(), 60_000);
+        let d = decision("pump-7", 1_718_000_000_000);
+        let alerts = planner.plan(&d);
+        let batch = Batch { readings: Vec::new(), anomalies: vec![NewAnomaly { decision: d, detected_ms: 1, alerts }] };
+        store.commit(&batch).await.expect("commit");
+
+        let counters = Counters::default();
+        assert_eq!(deliver_due(&store, &sinks, &counters).await.expect("deliver"), 1, "twilio yes, webhook busy");
+        assert_eq!(Counters::get(&counters.alert_failures), 1);
+        assert_eq!(store.alert_counts().await.expect("counts").pending, 1, "the failed alert is kept");
+        assert_eq!(deliver_due(&store, &sinks, &counters).await.expect("deliver"), 0, "not before its back-off");
+
+        let requests = seen.lock().expect("seen").clone();
+        let sms = requests.iter().find(|r| r.0.contains("Messages")).expect("a Twilio request");
+        assert_eq!(sms.0, "/2010-04-01/Accounts/AC0123/Messages.json");
+        let auth = base64::engine::general_purpose::STANDARD.encode("AC0123:t0ken");
+        assert_eq!(sms.1, format!("Basic {auth}"));
+        assert_eq!(sms.2, "application/x-www-form-urlencoded");
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(&sms.3).expect("form");
+        let body = "telltale: anomaly on pump-7 at 2024-06-10 06:13:20 UTC: score 0.930 over threshold 0.500; \
+                    top sensors: x 0.610, y 0.200";
+        assert_eq!(
+            form,
+            [
+                ("To".into(), "+15551112222".into()),
+                ("From".into(), "+15550000000".into()),
+                ("Body".into(), body.into())
+            ]
+        );
+
+        // After its back-off the webhook gets the JSON payload.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(deliver_due(&store, &sinks, &counters).await.expect("deliver"), 1);
+        let requests = seen.lock().expect("seen").clone();
+        let hooks: Vec<_> = requests.iter().filter(|r| r.0 == "/hook").collect();
+        assert_eq!(hooks.len(), 2);
+        assert_eq!(hooks[1].2, "application/json");
+        let payload: AlertPayload = serde_json::from_str(&hooks[1].3).expect("json");
+        assert_eq!(
+            (payload.device.as_str(), payload.end_ms, payload.message.as_str()),
+            ("pump-7", 1_718_000_000_000, body)
+        );
+        assert_eq!(store.alert_counts().await.expect("counts"), crate::store::AlertCounts { pending: 0, sent: 2 });
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -103,69 +103,57 @@ mod tests {
     use super::*;
     use crate::detect::tests::zero_model;
     use crate::pipeline::DetectStage;
-    use crate::source::{BrokerUrl, Mqtt, Source};
+    use crate::source::{BrokerUrl, Message, Mqtt, Source};
+    use crate::testing::Server;
     use crate::{Detector, TopicPattern};
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    use std::sync::Mutex;
     use telltale_runtime::format::ThresholdSpec;
 
-    /// Publishes `n` readings at QoS 1 from four devices; returns once the broker has acknowledged all of them.
-    async fn publish(port: u16, n: usize, restart_after: usize, broker: &std::sync::Mutex<crate::testing::Server>) {
-        let mut options = MqttOptions::new("load", "127.0.0.1", port);
+    /// Publishes readings `from..to` (device `d{i % 4}`, time `1000 + i / 4` s) at QoS 1; returns once the broker
+    /// has acknowledged every one. With `restart_at`, restarts the broker once that many are acknowledged.
+    async fn publish(port: u16, from: usize, to: usize, restart_at: Option<usize>, broker: &Mutex<Server>) {
+        let mut options = MqttOptions::new(format!("load-{from}"), "127.0.0.1", port);
         options.set_clean_session(false);
-        let (client, mut events) = AsyncClient::new(options, 4096);
+        let (client, mut events) = AsyncClient::new(options, 8192);
         let sender = tokio::spawn(async move {
-            for i in 0..n {
+            for i in from..to {
                 let payload = format!(r#"{{"ts": {}, "a": {}, "b": 1}}"#, 1_000 + i / 4, i % 7);
                 client.publish(format!("sensors/d{}/x", i % 4), QoS::AtLeastOnce, false, payload).await.expect("queue");
             }
             client
         });
         let mut acked = 0;
-        let mut restarted = false;
-        while acked < n {
+        while acked < to - from {
             match events.poll().await {
                 Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
                 Ok(_) => {}
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
-            if !restarted && acked >= restart_after {
-                restarted = true;
-                let b = broker.lock().expect("broker");
-                let log = b.log();
-                drop(b);
+            if restart_at == Some(acked) {
                 tokio::task::block_in_place(|| broker.lock().expect("broker").restart());
-                tracing::info!("mosquitto restarted; log so far: {log}");
             }
         }
-        assert!(restarted);
         let _client = sender.await.expect("sender");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn nothing_acknowledged_is_lost_when_mosquitto_restarts() {
-        let broker = std::sync::Mutex::new(crate::testing::mosquitto());
-        let (port, url) = {
-            let b = broker.lock().expect("broker");
-            (b.port, b.url.clone())
-        };
-        let dir = std::env::temp_dir().join(format!("telltale-restart-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let db = dir.join("t.db");
-        let _ = std::fs::remove_file(&db);
-        let store = Store::open(db.to_str().expect("utf-8")).await.expect("store");
-
-        let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
-        let (committed_tx, committed_rx) = watch::channel(0);
-        let source = Mqtt {
-            broker: BrokerUrl::parse(&url).expect("url"),
-            filter: pattern.filter(),
+    /// The MQTT source for the service under test: manual acknowledgements after `committed`.
+    fn source(url: &str, committed: watch::Receiver<u64>) -> Mqtt {
+        Mqtt {
+            broker: BrokerUrl::parse(url).expect("url"),
+            filter: "sensors/+/#".into(),
             client_id: "telltale-restart".into(),
-            committed: Some(committed_rx),
-        };
-        let counters = Arc::new(Counters::default());
+            committed: Some(committed),
+        }
+    }
+
+    /// The whole service: MQTT source, detection, the storing stage on `store`.
+    fn service(url: &str, store: &Store, counters: &Arc<Counters>) -> tokio::task::JoinHandle<crate::Result<()>> {
+        let (committed_tx, committed_rx) = watch::channel(0);
         let (tx, rx) = mpsc::channel(256);
         let (ptx, prx) = mpsc::channel(256);
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 30.0 }, 2));
+        let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
         let _detect = DetectStage { pattern, store_readings: true }.spawn(rx, detector, ptx, counters.clone());
         let sink = SinkStage {
             store: store.clone(),
@@ -176,42 +164,73 @@ mod tests {
             counters: counters.clone(),
         };
         tokio::spawn(sink.run(prx));
-        tokio::spawn(source.run(tx));
+        tokio::spawn(source(url, committed_rx).run(tx))
+    }
 
-        // The subscription exists (a message went through) before the load starts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_acknowledged_is_lost_across_a_crash_and_mosquitto_restarts() {
+        let broker = Mutex::new(crate::testing::mosquitto());
+        let (port, url) = {
+            let b = broker.lock().expect("broker");
+            (b.port, b.url.clone())
+        };
+        let dir = std::env::temp_dir().join(format!("telltale-restart-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = dir.join("t.db");
+        let _ = std::fs::remove_file(&db);
+        let store = Store::open(db.to_str().expect("utf-8")).await.expect("store");
+
+        // A first service takes messages and dies before storing any: its commits never come.
+        let (_never, stalled) = watch::channel(0);
+        let (tx, mut taken) = mpsc::channel::<Message>(100_000);
+        let crashed = tokio::spawn(source(&url, stalled).run(tx));
         let (warm, mut warm_events) = AsyncClient::new(MqttOptions::new("warm", "127.0.0.1", port), 16);
-        let mut ts = 0;
         tokio::time::timeout(Duration::from_secs(20), async {
-            while Counters::get(&counters.messages) == 0 {
+            let mut ts = 0;
+            while taken.try_recv().is_err() {
                 ts += 1;
-                let _ = warm.try_publish("sensors/warm/x", QoS::AtLeastOnce, false, format!(r#"{{"ts":{ts},"a":0,"b":1}}"#));
+                let payload = format!(r#"{{"ts":{ts},"a":0,"b":1}}"#);
+                let _ = warm.try_publish("warm/x", QoS::AtLeastOnce, false, payload.clone());
+                let _ = warm.try_publish("sensors/warm/x", QoS::AtLeastOnce, false, payload);
                 let _ = tokio::time::timeout(Duration::from_millis(100), warm_events.poll()).await;
             }
         })
         .await
-        .expect("subscriber up within 20 s");
-        let warm_stored = ts as u64;
+        .expect("subscribed within 20 s");
+        let n = 3_000;
+        tokio::time::timeout(Duration::from_secs(60), publish(port, 0, n, None, &broker)).await.expect("published");
+        let mut got = 0;
+        while tokio::time::timeout(Duration::from_millis(500), taken.recv()).await.is_ok_and(|m| m.is_some()) {
+            got += 1;
+        }
+        assert!(got > 0, "the first service took messages before it died");
+        crashed.abort();
+        let _ = crashed.await;
+        // The broker restarts with the session's unacknowledged and queued messages on disk.
+        tokio::task::block_in_place(|| broker.lock().expect("broker").restart());
 
-        let n = 4_000;
-        tokio::time::timeout(Duration::from_secs(60), publish(port, n, n / 2, &broker))
+        // The service comes back under the same session; more readings arrive, and the broker restarts again.
+        let counters = Arc::new(Counters::default());
+        let _service = service(&url, &store, &counters);
+        let m = 2_000;
+        tokio::time::timeout(Duration::from_secs(60), publish(port, n, n + m, Some(m / 2), &broker))
             .await
-            .expect("every publish acknowledged within 60 s");
-        // Every reading the broker acknowledged reaches the database, across the restart.
+            .expect("published across the restart");
+        let total = (n + m) as u64;
+        let sensors = |store: Store| async move {
+            let warm = store.readings("warm", 0, i64::MAX, 10_000).await.expect("warm").len() as u64;
+            store.count("readings").await.expect("count") - warm
+        };
         let stored = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                let count = store.count("readings").await.expect("count");
-                if count >= n as u64 {
-                    return count;
-                }
+            while sensors(store.clone()).await < total {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         })
         .await;
-        let count = store.count("readings").await.expect("count");
+        let count = sensors(store.clone()).await;
         let log = broker.lock().expect("broker").log();
-        assert!(stored.is_ok(), "{count} of {n} readings stored (+{warm_stored} warm-up); broker log:\n{log}");
-        let warm_rows = store.readings("warm", 0, i64::MAX, 1_000).await.expect("warm").len() as u64;
-        assert_eq!(count - warm_rows, n as u64, "each reading stored once");
+        assert!(stored.is_ok(), "{count} of {total} readings stored ({got} taken by the crashed one); log:\n{log}");
+        assert_eq!(count, total, "each reading stored once");
         assert_eq!(Counters::get(&counters.malformed), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }

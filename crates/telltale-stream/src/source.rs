@@ -2,8 +2,8 @@
 //! knows the transport: an MQTT broker (rumqttc) now, a replay of recorded
 //! messages for tests.
 
-use std::future::Future;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
