@@ -6,16 +6,27 @@
 //!   [`broker`]: the embedded MQTT broker.
 //! - [`detect`]: per-device rolling windows scored by telltale-runtime, run
 //!   by the [`pipeline`] stage between bounded channels.
+//! - [`sink`]: the storing stage: batches committed to the [`store`]
+//!   (SQLite, PostgreSQL, MySQL/MariaDB) with the alerts they raise; MQTT
+//!   messages are acknowledged only after their commit.
+//! - [`alert`]: cooldown, and delivery through Twilio, a webhook or MQTT from
+//!   the store's outbox, retried until confirmed.
+//! - [`http`]: `/health`, `/metrics`, `/api/anomalies`.
+//! - [`config`] and [`service`]: the settings, and the whole service put
+//!   together and taken down in order.
 //!
 //! Every reading that cannot be used is an [`Error`] naming its topic; the
 //! caller counts and logs it, nothing crashes.
 
 pub mod alert;
 pub mod broker;
+pub mod config;
 pub mod detect;
 pub mod error;
+pub mod http;
 pub mod payload;
 pub mod pipeline;
+pub mod service;
 pub mod sink;
 pub mod source;
 pub mod store;
@@ -23,9 +34,11 @@ pub mod store;
 mod testing;
 pub mod topic;
 
+pub use config::ServeConfig;
 pub use detect::{Decision, Detector};
 pub use error::{Error, Result};
 pub use payload::Reading;
 pub use pipeline::{Counters, DetectStage, Processed};
+pub use service::{Service, Summary};
 pub use source::{BrokerUrl, Message, Mqtt, Replay, Source};
 pub use topic::TopicPattern;

@@ -37,6 +37,8 @@ pub struct Counters {
     pub out_of_order: AtomicU64,
     /// Messages on topics the pattern does not match.
     pub unmatched: AtomicU64,
+    /// Devices seen since start.
+    pub devices: AtomicU64,
     /// Readings written to the database (duplicates of stored ones are not counted).
     pub stored_readings: AtomicU64,
     /// Anomalies written to the database.
@@ -109,6 +111,7 @@ impl DetectStage {
     ) -> Detector {
         while let Some(m) = rx.blocking_recv() {
             let processed = self.process(&m, &mut detector, counters);
+            counters.devices.store(detector.devices() as u64, Ordering::Relaxed);
             if out.blocking_send(processed).is_err() {
                 break;
             }

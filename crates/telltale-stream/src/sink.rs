@@ -144,6 +144,7 @@ mod tests {
             filter: "sensors/+/#".into(),
             client_id: "telltale-restart".into(),
             committed: Some(committed),
+            stop: None,
         }
     }
 

@@ -123,6 +123,9 @@ pub struct Mqtt {
     pub client_id: String,
     /// The last committed sequence number, when acknowledgements wait for the store.
     pub committed: Option<watch::Receiver<u64>>,
+    /// Turns true to stop: the source stops forwarding, waits (at most 10 s) until what it forwarded is
+    /// committed and acknowledged, then disconnects.
+    pub stop: Option<watch::Receiver<bool>>,
 }
 
 /// QoS 1 publishes waiting for their commit, oldest first.
@@ -168,11 +171,21 @@ impl Source for Mqtt {
         let (client, mut events) = AsyncClient::new(self.options(), 1024);
         let unacked: Unacked = Arc::default();
         let acks = self.committed.clone().map(|c| tokio::spawn(acknowledge(client.clone(), unacked.clone(), c)));
+        let mut stop = self.stop.clone().unwrap_or_else(|| watch::channel(false).1);
         let mut backoff = Duration::from_millis(100);
         let mut seq = 0;
         let where_ = format!("mqtt://{}:{}", self.broker.host, self.broker.port);
         let result = loop {
-            match events.poll().await {
+            let event = tokio::select! {
+                event = events.poll() => event,
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break Ok(());
+                    }
+                    continue;
+                }
+            };
+            match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff = Duration::from_millis(100);
                     tracing::info!("connected to {where_}");
@@ -199,6 +212,24 @@ impl Source for Mqtt {
                 }
             }
         };
+        // Stopping: no more messages in; acknowledge what gets committed, then leave the broker cleanly.
+        drop(tx);
+        let drained = async {
+            while !unacked.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                if tokio::time::timeout(Duration::from_millis(50), events.poll()).await.is_ok_and(|e| e.is_err()) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            let _ = client.disconnect().await;
+            while let Ok(e) = events.poll().await {
+                if matches!(e, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), drained).await.is_err() {
+            tracing::warn!("{where_}: stopped before every stored message was acknowledged (it will be redelivered)");
+        }
         if let Some(a) = acks {
             a.abort();
         }
@@ -240,6 +271,7 @@ mod tests {
             filter: pattern.filter(),
             client_id: "telltale-test".into(),
             committed: None,
+            stop: None,
         };
         let (tx, rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(64);

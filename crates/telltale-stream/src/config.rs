@@ -1,0 +1,223 @@
+//! The service's configuration: defaults, then a TOML file, then
+//! environment variables (`TELLTALE_` + the key's path in capitals joined by
+//! `_`: `TELLTALE_DB`, `TELLTALE_ALERTS_WEBHOOK`, `TELLTALE_ALERTS_TWILIO_TO`
+//! with commas between numbers), then command-line flags.
+//! `telltale config print` shows the result.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+
+/// `telltale serve`'s settings. An empty text turns its feature off where noted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The model: a trained model directory or an exported model file.
+    pub model: String,
+    /// An MQTT broker to use (`mqtt://[user:password@]host[:port]`); empty: start the embedded one.
+    pub broker: String,
+    /// Where the embedded broker listens.
+    pub listen: String,
+    /// Topic pattern; `{device}` marks the level naming the device.
+    pub topic: String,
+    /// MQTT client id: the name of the persistent session.
+    pub client_id: String,
+    /// Database URL: `sqlite://FILE` (or a path), `postgres://…`, `mysql://…`.
+    pub db: String,
+    /// Store every accepted reading (anomalies and alerts are always stored).
+    pub store_readings: bool,
+    /// Where the HTTP server (health, metrics, API) listens; empty: no HTTP server.
+    pub http: String,
+    /// Messages waiting between two stages at most (back-pressure beyond).
+    pub queue: usize,
+    /// Alerts.
+    pub alerts: AlertsConfig,
+}
+
+/// Where alerts go and how often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// At most one alert per device in this many seconds (of data time).
+    pub cooldown_s: f64,
+    /// POST each alert's JSON here; empty: no webhook.
+    pub webhook: String,
+    /// Publish each alert's JSON on this topic (`{device}` replaced); empty: no MQTT alerts.
+    pub mqtt_topic: String,
+    /// Give up on one HTTP attempt after this many seconds (it is retried).
+    pub timeout_s: f64,
+    /// SMS through Twilio (credentials from `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN`).
+    pub twilio: TwilioConfig,
+}
+
+/// Twilio's settings; on when `to` names a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioConfig {
+    /// The sending number.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// The API's base URL.
+    pub base_url: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            model: String::new(),
+            broker: String::new(),
+            listen: "127.0.0.1:1883".into(),
+            topic: "sensors/{device}/#".into(),
+            client_id: "telltale".into(),
+            db: "sqlite://telltale.db".into(),
+            store_readings: true,
+            http: "127.0.0.1:8080".into(),
+            queue: 8192,
+            alerts: AlertsConfig::default(),
+        }
+    }
+}
+
+impl Default for AlertsConfig {
+    fn default() -> AlertsConfig {
+        AlertsConfig {
+            cooldown_s: 300.0,
+            webhook: String::new(),
+            mqtt_topic: "alerts/{device}".into(),
+            timeout_s: 10.0,
+            twilio: TwilioConfig::default(),
+        }
+    }
+}
+
+impl Default for TwilioConfig {
+    fn default() -> TwilioConfig {
+        TwilioConfig { from: String::new(), to: Vec::new(), base_url: "https://api.twilio.com".into() }
+    }
+}
+
+impl ServeConfig {
+    /// Defaults, then `file` (if any), then the `TELLTALE_*` variables among `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<ServeConfig> {
+        let mut table = defaults();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::config(path.display().to_string(), format!("cannot read: {e}")))?;
+            let from_file: Table =
+                toml::from_str(&text).map_err(|e| Error::config(path.display().to_string(), e.to_string()))?;
+            merge(&mut table, from_file);
+        }
+        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("TELLTALE_")).collect();
+        let base = table.clone();
+        apply_env(&mut table, &base, &mut Vec::new(), &env)?;
+        let what = file.map_or("configuration".to_owned(), |p| p.display().to_string());
+        ServeConfig::deserialize(Value::Table(table)).map_err(|e| Error::config(what, e.to_string()))
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn defaults() -> Table {
+    match Value::try_from(ServeConfig::default()) {
+        Ok(Value::Table(t)) => t,
+        _ => Table::new(),
+    }
+}
+
+/// Overlays `over` on `base`, table by table.
+fn merge(base: &mut Table, over: Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Sets every key that has a `TELLTALE_…` variable in `env`, reading the text as the key's type.
+fn apply_env(table: &mut Table, base: &Table, path: &mut Vec<String>, env: &[(String, String)]) -> Result<()> {
+    for (key, default) in base {
+        path.push(key.clone());
+        if let Value::Table(sub) = default {
+            if let Some(Value::Table(t)) = table.get_mut(key) {
+                apply_env(t, sub, path, env)?;
+            }
+        } else {
+            let name = format!("TELLTALE_{}", path.join("_").to_uppercase());
+            if let Some((_, raw)) = env.iter().find(|(k, _)| *k == name) {
+                let bad = |why: &str| Error::config(name.clone(), format!("{raw:?} {why}"));
+                let value = match default {
+                    Value::Boolean(_) => Value::Boolean(match raw.to_ascii_lowercase().as_str() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" => false,
+                        _ => return Err(bad("is not true or false")),
+                    }),
+                    Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("is not a whole number"))?),
+                    Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("is not a number"))?),
+                    Value::Array(_) => Value::Array(
+                        raw.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| Value::String(s.into()))
+                            .collect(),
+                    ),
+                    _ => Value::String(raw.clone()),
+                };
+                table.insert(key.clone(), value);
+            }
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn file_then_environment_override_the_defaults() {
+        let dir = std::env::temp_dir().join(format!("telltale-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("serve.toml");
+        std::fs::write(&file, "db = \"postgres://u@h/t\"\nqueue = 16\n[alerts]\ncooldown_s = 60.0\n").expect("write");
+        let vars = env(&[
+            ("TELLTALE_QUEUE", "32"),
+            ("TELLTALE_STORE_READINGS", "off"),
+            ("TELLTALE_ALERTS_TWILIO_TO", "+1555, +1666"),
+            ("TELLTALE_ALERTS_WEBHOOK", "http://127.0.0.1:9/hook"),
+            ("PATH", "/bin"),
+        ]);
+        let c = ServeConfig::load(Some(&file), vars).expect("config");
+        assert_eq!(c.db, "postgres://u@h/t", "from the file");
+        assert_eq!(c.queue, 32, "the environment beats the file");
+        assert!(!c.store_readings);
+        assert_eq!(c.alerts.cooldown_s, 60.0);
+        assert_eq!(c.alerts.twilio.to, ["+1555", "+1666"]);
+        assert_eq!(c.alerts.webhook, "http://127.0.0.1:9/hook");
+        assert_eq!(c.topic, ServeConfig::default().topic, "untouched keys keep their defaults");
+        // What `config print` shows reads back to the same configuration.
+        let again: ServeConfig = toml::from_str(&c.to_toml()).expect("round trip");
+        assert_eq!(again, c);
+
+        std::fs::write(&file, "[alerts]\ncooldown = 5\n").expect("write");
+        let e = ServeConfig::load(Some(&file), Vec::new()).expect_err("unknown key");
+        assert!(e.to_string().contains("serve.toml") && e.to_string().contains("cooldown"), "{e}");
+        let e = ServeConfig::load(None, env(&[("TELLTALE_QUEUE", "many")])).expect_err("bad number");
+        assert_eq!(e.to_string(), "TELLTALE_QUEUE: \"many\" is not a whole number");
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+}
