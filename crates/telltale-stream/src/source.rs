@@ -171,7 +171,9 @@ impl Source for Mqtt {
         let (client, mut events) = AsyncClient::new(self.options(), 1024);
         let unacked: Unacked = Arc::default();
         let acks = self.committed.clone().map(|c| tokio::spawn(acknowledge(client.clone(), unacked.clone(), c)));
-        let mut stop = self.stop.clone().unwrap_or_else(|| watch::channel(false).1);
+        // Without a stop signal, one that never fires (its sender lives as long as the loop).
+        let (_never, never) = watch::channel(false);
+        let mut stop = self.stop.clone().unwrap_or(never);
         let mut backoff = Duration::from_millis(100);
         let mut seq = 0;
         let where_ = format!("mqtt://{}:{}", self.broker.host, self.broker.port);
