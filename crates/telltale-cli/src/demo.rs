@@ -3,8 +3,9 @@
 //! It walks the data path: the seed 000 protocol's windows, its leaky random
 //! split beside a leakage-free split that holds out whole fan speeds, a
 //! scaler fitted on training rows only, the seed's published Keras model
-//! judged by telltale's metrics, and telltale's own CNN-LSTM trained under
-//! both splits.
+//! judged by telltale's metrics, telltale's own CNN-LSTM trained under
+//! both splits, and the first of them served live over MQTT to simulated
+//! fans (`demo_stream`).
 
 use std::path::{Path, PathBuf};
 
@@ -140,6 +141,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
 
     emit("\n== 5. telltale's CNN-LSTM (23,691 parameters, as Keras), trained under both splits\n")?;
     let device = burn::tensor::Device::flex();
+    let mut served = None;
     for (title, split) in [
         ("seed 000's random split", "kind = \"stratified\"\ntrain = 0.7\nval = 0.15\ntest = 0.15\nseed = 42"),
         (
@@ -168,6 +170,14 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         if let Some(t) = &r.test {
             emit(&render_evaluation("test", t))?;
         }
+        if served.is_none() {
+            // The model trained on every fan speed goes live below.
+            let bytes = telltale_models::artifact::Model::from_outcome(&cfg, outcome).export_bytes(false)?;
+            served = Some(telltale_runtime::Model::from_bytes(&bytes)?);
+        }
     }
-    Ok(())
+
+    emit("\n== 6. Live: the first model served over MQTT (embedded broker) while three fans stream the data\n")?;
+    let model = served.context("no model was trained")?;
+    crate::demo_stream::run(&csv, model)
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod cli;
 mod demo;
+mod demo_stream;
 mod detect;
 mod device;
 mod evaluate;
@@ -15,6 +16,8 @@ mod inspect;
 mod judge;
 mod latency;
 mod output;
+mod serve;
+mod simulate;
 mod train;
 mod tune;
 
@@ -24,7 +27,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command, ConfigCommand};
 
 /// mimalloc keeps freed pages for reuse: burn allocates a fresh buffer per
 /// tensor, and the system allocator returns large ones to the kernel at
@@ -44,7 +47,10 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("TELLTALE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // The embedded broker logs every client that leaves abruptly as an error: its own lines only at -vvv.
+    let broker = if verbose >= 3 { "trace" } else { "off" };
+    let filter = EnvFilter::try_from_env("TELLTALE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},rumqttd={broker},remote_link={broker}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -56,6 +62,13 @@ fn init_logging(verbose: u8) {
 fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<telltale_core::Error>() {
         return if e.is_data_error() { EXIT_DATA } else { EXIT_USAGE };
+    }
+    if let Some(e) = err.downcast_ref::<telltale_stream::Error>() {
+        return match e {
+            telltale_stream::Error::Config { .. } | telltale_stream::Error::Topic { .. } => EXIT_USAGE,
+            telltale_stream::Error::Malformed { .. } => EXIT_DATA,
+            _ => 1,
+        };
     }
     match err.downcast_ref::<telltale_models::Error>() {
         Some(e) if e.is_data_error() => EXIT_DATA,
@@ -79,6 +92,9 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
         Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Config(ConfigCommand::Print(args)) => serve::print_config(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,7 @@ pub mod http;
 pub mod payload;
 pub mod pipeline;
 pub mod service;
+pub mod simulate;
 pub mod sink;
 pub mod source;
 pub mod store;
