@@ -286,4 +286,11 @@ fn demo_runs_on_bundled_data() {
     );
     assert_eq!(trained.matches("test: ").count(), 2, "test figures for both splits: {trained}");
     assert!(trained.contains("train/test windows share 0 rows"), "the held-out split does not leak: {trained}");
+    let live = out.split("== 6.").nth(1).expect("the live step");
+    assert!(live.contains("18,000 readings published, 18,000 scored in 597 windows (0 refused)"), "{live}");
+    let fan_a = live.lines().find(|l| l.starts_with("  fan-a: 199 windows")).expect("fan-a's tally");
+    let anomalous: u32 =
+        fan_a.split(", ").nth(1).and_then(|p| p.split(' ').next()).and_then(|n| n.parse().ok()).expect("n");
+    assert!(anomalous >= 80, "fan-a runs imbalanced for half its 199 windows: {fan_a}");
+    assert!(live.contains("stored in telltale-demo.db: 18,000 readings"), "{live}");
 }

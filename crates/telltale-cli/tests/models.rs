@@ -151,3 +151,107 @@ fn foreign_and_newer_model_directories_are_refused() {
     std::fs::write(&manifest, "{\"format\": \"something-else\"}").expect("write");
     fails(&["evaluate", "--model", &model], 3, "not a telltale model manifest");
 }
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// `GET path` from 127.0.0.1:`port` (HTTP/1.0, so the server closes): the body, or `None` if nothing answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+#[test]
+fn serve_scores_a_simulated_fleet_and_stops_cleanly() {
+    use std::time::{Duration, Instant};
+    let s = Scratch::new("serve");
+    let model = s.path("model");
+    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    let file = s.path("model.safetensors");
+    ok_json(&telltale(&["export", "--model", &model, "--out", &file, "--json"]));
+
+    let (mqtt, http) = (free_port(), free_port());
+    let db = format!("sqlite://{}", s.path("serve.db"));
+    let args =
+        ["serve", "--model", &file, "--listen", &format!("127.0.0.1:{mqtt}"), "--http", &format!("127.0.0.1:{http}")];
+    let serve = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(args)
+        .args(["--db", &db, "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let start = Instant::now();
+    while http_get(http, "/health").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "serve did not answer on HTTP within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let broker = format!("mqtt://127.0.0.1:{mqtt}");
+    let sim = telltale(&[
+        "simulate",
+        "--data",
+        &s.path("acc.csv"),
+        "--features",
+        "x,y,z",
+        "--devices",
+        "3",
+        "--rate",
+        "0",
+        "--rows",
+        "0..600",
+        "--broker",
+        &broker,
+        "--json",
+    ]);
+    let published = ok_json(&sim);
+    assert_eq!((published["readings"].as_u64(), published["acked"].as_u64()), (Some(1800), Some(1800)));
+    // Every published reading is scored: 3 devices × windows of 60 every 30 over 600 rows.
+    let health = loop {
+        let h: Value = serde_json::from_str(&http_get(http, "/health").expect("health")).expect("json");
+        if h["readings"] == 1800 || start.elapsed() > Duration::from_secs(60) {
+            break h;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!((health["readings"].as_u64(), health["windows"].as_u64()), (Some(1800), Some(3 * 19)), "{health}");
+    let metrics = http_get(http, "/metrics").expect("metrics");
+    assert!(metrics.contains("telltale_readings_total 1800"), "{metrics}");
+
+    // SIGTERM: a clean stop that reports what it did.
+    let status = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let out = serve.wait_with_output().expect("serve exits");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", stderr(&out));
+    assert!(stdout.contains("done: 1800 messages, 1800 readings from 3 devices, 57 windows scored"), "{stdout}");
+}
+
+#[test]
+fn config_print_shows_file_environment_and_flags_in_order() {
+    let s = Scratch::new("config");
+    let file = s.path("serve.toml");
+    std::fs::write(&file, "db = \"sqlite://from-file.db\"\nhttp = \"127.0.0.1:9000\"\n[alerts]\ncooldown_s = 30.0\n")
+        .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(["config", "print", "--config", &file, "--http", "127.0.0.1:9100"])
+        .env("TELLTALE_DB", "postgres://u@127.0.0.1/t")
+        .env("TELLTALE_HTTP", "127.0.0.1:9050")
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed: toml::Table = toml::from_str(&String::from_utf8_lossy(&o.stdout)).expect("TOML");
+    assert_eq!(printed["db"].as_str(), Some("postgres://u@127.0.0.1/t"), "env over file");
+    assert_eq!(printed["http"].as_str(), Some("127.0.0.1:9100"), "flag over env");
+    assert_eq!(printed["alerts"]["cooldown_s"].as_float(), Some(30.0), "file over default");
+    assert_eq!(printed["topic"].as_str(), Some("sensors/{device}/#"), "defaults shown");
+
+    std::fs::write(&file, "[alerts]\ncooldwn_s = 30.0\n").expect("write");
+    fails(&["config", "print", "--config", &file], 2, "cooldwn_s");
+}
