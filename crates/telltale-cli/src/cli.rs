@@ -199,6 +199,48 @@ pub(crate) enum BenchCommand {
     Train(BenchTrainArgs),
     /// Inference latency of a trained model through telltale-runtime, one window and batched.
     Latency(BenchLatencyArgs),
+    /// Live detection throughput and latency through real brokers, against the broker alone in the same run.
+    Stream(BenchStreamArgs),
+}
+
+/// `telltale bench stream`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchStreamArgs {
+    /// The model: a trained model directory or an exported model file.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub model: String,
+
+    /// CSV whose rows every device replays (default: the bundled accelerometer data).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Devices publishing.
+    #[arg(long, default_value_t = 100)]
+    pub devices: usize,
+
+    /// Readings each device publishes.
+    #[arg(long, default_value_t = 3000)]
+    pub readings: usize,
+
+    /// Readings per message.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+
+    /// Readings per second offered, all devices together (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 100_000.0)]
+    pub rate: f64,
+
+    /// Brokers to run through, comma-separated: embedded, mosquitto (Debian's package).
+    #[arg(long, value_delimiter = ',', default_value = "embedded,mosquitto")]
+    pub brokers: Vec<String>,
+
+    /// Store anomalies only, not every reading (serve stores every reading by default).
+    #[arg(long)]
+    pub no_store_readings: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `telltale bench latency`.

@@ -28,7 +28,7 @@ const LABEL: &str = "wconfid != 1";
 const VAL_SPEEDS: [&str; 2] = ["45", "75"];
 const TEST_SPEEDS: [&str; 3] = ["30", "60", "90"];
 
-fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn data_dir(arg: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = arg {
         return Ok(dir.to_owned());
     }

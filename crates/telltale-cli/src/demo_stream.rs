@@ -85,6 +85,7 @@ pub(crate) fn run(csv: &Path, model: telltale_runtime::Model) -> Result<()> {
             batch: 1,
             qos: QoS::AtLeastOnce,
             client_id: "telltale-demo-fans".into(),
+            sent: None,
         };
 
         // Live: a line when a fan turns anomalous and when it is normal again.

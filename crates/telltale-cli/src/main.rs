@@ -18,6 +18,7 @@ mod latency;
 mod output;
 mod serve;
 mod simulate;
+mod stream_bench;
 mod train;
 mod tune;
 
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
         Command::Tune(args) => tune::run_tune(args),
         Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
+        Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),
         Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),

@@ -84,6 +84,7 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<()> {
         batch: args.batch.max(1),
         qos: if args.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce },
         client_id: format!("telltale-simulate-{}", std::process::id()),
+        sent: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     let sent = runtime.block_on(sim.run(None, Duration::from_secs(60)))?;

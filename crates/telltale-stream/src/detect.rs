@@ -89,6 +89,22 @@ impl Detector {
         self.devices.len()
     }
 
+    /// Bytes held for the devices' state: their windows, timestamps, score histories, names and the map's slots.
+    pub fn state_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<String>() + std::mem::size_of::<DeviceState>() + 1;
+        let held: usize = self
+            .devices
+            .iter()
+            .map(|(name, s)| {
+                name.capacity()
+                    + s.rows.capacity() * std::mem::size_of::<f32>()
+                    + s.ts.capacity() * std::mem::size_of::<i64>()
+                    + s.scores.capacity() * std::mem::size_of::<f64>()
+            })
+            .sum();
+        held + self.devices.capacity() * slot
+    }
+
     /// Takes one reading of `device` (from `topic`); `received_ms` stands in for a missing timestamp.
     /// Returns the decision when the reading completes a window to score.
     pub fn push(&mut self, topic: &str, device: &str, reading: &Reading, received_ms: i64) -> Result<Option<Decision>> {
@@ -216,6 +232,8 @@ pub(crate) mod tests {
         // Another device has its own window.
         assert_eq!(d.push("t", "d2", &reading(1, 9.0, 9.0), 0).expect("ok"), None);
         assert_eq!(d.devices(), 2);
+        // Two rows of two features (f32) and two timestamps at least, per device.
+        assert!(d.state_bytes() >= 2 * (2 * 2 * 4 + 2 * 8), "{}", d.state_bytes());
     }
 
     #[test]

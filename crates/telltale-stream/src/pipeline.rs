@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::detect::{Decision, Detector};
 use crate::error::Error;
@@ -96,6 +96,8 @@ pub struct DetectStage {
     pub pattern: TopicPattern,
     /// Whether accepted readings go to the store.
     pub store_readings: bool,
+    /// Receives every decision as it is made (live views; nobody listening is fine).
+    pub decisions: Option<broadcast::Sender<Decision>>,
 }
 
 impl DetectStage {
@@ -156,6 +158,9 @@ impl DetectStage {
                     Counters::add(&counters.windows, 1);
                     if d.anomalous {
                         Counters::add(&counters.anomalies, 1);
+                    }
+                    if let Some(live) = &self.decisions {
+                        let _ = live.send(d.clone());
                     }
                     done.decisions.push(d);
                 }
@@ -230,7 +235,12 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
         let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
-        let stage = DetectStage { pattern, store_readings: true }.spawn(rx, detector, out_tx, counters.clone());
+        let stage = DetectStage { pattern, store_readings: true, decisions: None }.spawn(
+            rx,
+            detector,
+            out_tx,
+            counters.clone(),
+        );
         Replay { messages }.run(tx).await.expect("replay");
         stage.await.expect("stage");
         let mut decisions = Vec::new();

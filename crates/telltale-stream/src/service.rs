@@ -29,7 +29,7 @@ use crate::{broker, http};
 pub struct Service {
     /// Its counters.
     pub counters: Arc<Counters>,
-    /// Every decision after its commit (subscribe for live views).
+    /// Every decision as it is made (subscribe for live views); storage and alerts follow.
     pub decisions: broadcast::Sender<Decision>,
     /// The broker it reads from.
     pub broker: BrokerUrl,
@@ -65,6 +65,8 @@ pub struct Summary {
     pub refused: u64,
     /// Alerts delivered.
     pub alerts_sent: u64,
+    /// Bytes of per-device detection state when it stopped (0 before).
+    pub state_bytes: u64,
 }
 
 impl Summary {
@@ -79,6 +81,7 @@ impl Summary {
             devices: g(&c.devices),
             refused: g(&c.malformed) + g(&c.out_of_order) + g(&c.unmatched),
             alerts_sent: g(&c.alerts_sent),
+            state_bytes: 0,
         }
     }
 }
@@ -132,19 +135,18 @@ impl Service {
         let (decisions, _) = broadcast::channel(4096);
         let wake = Arc::new(Notify::new());
 
-        let detect = DetectStage { pattern: pattern.clone(), store_readings: config.store_readings }.spawn(
-            messages_rx,
-            Detector::new(model.clone()),
-            processed_tx,
-            counters.clone(),
-        );
+        let stage = DetectStage {
+            pattern: pattern.clone(),
+            store_readings: config.store_readings,
+            decisions: Some(decisions.clone()),
+        };
+        let detect = stage.spawn(messages_rx, Detector::new(model.clone()), processed_tx, counters.clone());
         let cooldown_ms = (alerts.cooldown_s.max(0.0) * 1000.0) as i64;
         let sink = SinkStage {
             store: store.clone(),
             planner: Planner::new(sinks.names(), cooldown_ms),
             committed: committed_tx,
             wake: wake.clone(),
-            decisions: decisions.clone(),
             counters: counters.clone(),
         };
         let sink = tokio::spawn(sink.run(processed_rx));
@@ -160,7 +162,10 @@ impl Service {
             broker: broker.clone(),
             filter: pattern.filter(),
             client_id: config.client_id.clone(),
-            committed: Some(committed_rx),
+            // Acknowledging after the commit protects messages held by a broker that outlives the service. The
+            // embedded broker lives and dies with it (and lets only 100 messages wait for acknowledgement, which
+            // would tie delivery to the commit cadence), so there messages are acknowledged on arrival.
+            committed: (!config.broker.is_empty()).then_some(committed_rx),
             stop: Some(stop_rx),
         };
         let source = tokio::spawn(source.run(messages_tx));
@@ -211,7 +216,7 @@ impl Service {
     pub async fn stop(self) -> Result<Summary> {
         self.stop.send_replace(true);
         let source = self.source.await.map_err(|e| Error::config("MQTT source", e.to_string()))?;
-        let _ = self.detect.await;
+        let state_bytes = self.detect.await.map_or(0, |d| d.state_bytes() as u64);
         let _ = self.sink.await;
         self.outbox_stop.send_replace(true);
         let _ = self.outbox.await;
@@ -224,7 +229,7 @@ impl Service {
         if let Some(task) = self.http_task {
             let _ = task.await;
         }
-        let summary = Summary::of(&self.counters);
+        let summary = Summary { state_bytes, ..Summary::of(&self.counters) };
         self.store.close().await;
         source.map(|()| summary)
     }

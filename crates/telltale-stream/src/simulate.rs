@@ -44,6 +44,9 @@ pub struct Simulation {
     pub qos: QoS,
     /// The publisher's MQTT client id.
     pub client_id: String,
+    /// When given, receives the time each batch of rows started publishing, indexed by row (for latency
+    /// measurements: every device's row `r` left at or after `sent[r]`).
+    pub sent: Option<Arc<std::sync::Mutex<Vec<Instant>>>>,
 }
 
 /// What a run published.
@@ -139,6 +142,11 @@ impl Simulation {
                 let due = started + Duration::from_secs_f64(row as f64 / self.rate_hz);
                 tokio::time::sleep_until(due.into()).await;
             }
+            if let Some(log) = &self.sent {
+                let now = Instant::now();
+                let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                log.resize(end, now);
+            }
             for series in &self.devices {
                 let have = series.values.len() / c;
                 if row >= have {
@@ -194,6 +202,7 @@ mod tests {
             batch: 2,
             qos: QoS::AtLeastOnce,
             client_id: "sim".into(),
+            sent: None,
         };
         assert_eq!(sim.rows(), 2);
         assert_eq!(sim.payload(&sim.devices[0], 1..2), r#"{"ts":1767225600010,"x":3.5,"y":-4}"#);

@@ -279,7 +279,12 @@ mod tests {
         let (out_tx, mut out_rx) = mpsc::channel(64);
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
-        let _stage = DetectStage { pattern, store_readings: false }.spawn(rx, detector, out_tx, counters.clone());
+        let _stage = DetectStage { pattern, store_readings: false, decisions: None }.spawn(
+            rx,
+            detector,
+            out_tx,
+            counters.clone(),
+        );
         tokio::spawn(source.run(tx));
 
         let (client, mut events) = AsyncClient::new(MqttOptions::new("publisher", "127.0.0.1", port), 64);
