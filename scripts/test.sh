@@ -24,11 +24,13 @@ if command -v rustup >/dev/null 2>&1; then
     done
 fi
 
-# Real servers the tests start on loopback: Debian's PostgreSQL, MariaDB and Mosquitto.
+# Real servers the tests start on loopback: Debian's PostgreSQL, MariaDB and Mosquitto (and openssl, which makes
+# the certificates of the TLS test).
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
     log "installing ${need[*]} (Debian packages the tests run)"
     sudo=""

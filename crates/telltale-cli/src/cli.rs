@@ -68,9 +68,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR|FILE")]
     pub model: Option<String>,
 
-    /// Use this MQTT broker instead of the embedded one: mqtt://[user:password@]host[:port].
+    /// Use this MQTT broker instead of the embedded one: mqtt[s]://[user:password@]host[:port].
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
+
+    /// With mqtts://: trust this CA certificate (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<String>,
 
     /// Where the embedded broker listens (default 127.0.0.1:1883).
     #[arg(long, value_name = "ADDR")]
@@ -124,9 +128,13 @@ pub(crate) struct SimulateArgs {
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
 
-    /// The broker.
+    /// The broker: mqtt[s]://[user:password@]host[:port].
     #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
     pub broker: String,
+
+    /// With mqtts://: trust this CA certificate (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
 
     /// Rows to replay: A..B (from 0, B excluded).
     #[arg(long, value_name = "A..B")]

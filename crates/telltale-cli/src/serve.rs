@@ -19,6 +19,7 @@ pub(crate) fn effective_config(args: &ServeArgs) -> Result<ServeConfig> {
     };
     set(&mut c.model, &args.model);
     set(&mut c.broker, &args.broker);
+    set(&mut c.tls_ca, &args.tls_ca);
     set(&mut c.listen, &args.listen);
     set(&mut c.topic, &args.topic);
     set(&mut c.db, &args.db);

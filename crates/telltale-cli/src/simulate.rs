@@ -74,7 +74,7 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<()> {
         std::fs::write(path, &labels).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let sim = Simulation {
-        broker: BrokerUrl::parse(&args.broker)?,
+        broker: BrokerUrl { ca_file: args.tls_ca.clone(), ..BrokerUrl::parse(&args.broker)? },
         topic: args.topic.clone(),
         features,
         devices,

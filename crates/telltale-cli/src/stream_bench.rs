@@ -332,7 +332,7 @@ pub(crate) fn run(args: &BenchStreamArgs) -> Result<()> {
     for name in &args.brokers {
         let start = || -> Result<(BrokerUrl, Option<Mosquitto>)> {
             let port = free_port()?;
-            let url = BrokerUrl { host: "127.0.0.1".into(), port, credentials: None };
+            let url = BrokerUrl::plain("127.0.0.1", port);
             match name.as_str() {
                 "embedded" => {
                     telltale_stream::broker::start(format!("127.0.0.1:{port}").parse()?)?;

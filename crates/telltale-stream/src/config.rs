@@ -17,8 +17,10 @@ use crate::error::{Error, Result};
 pub struct ServeConfig {
     /// The model: a trained model directory or an exported model file.
     pub model: String,
-    /// An MQTT broker to use (`mqtt://[user:password@]host[:port]`); empty: start the embedded one.
+    /// An MQTT broker to use (`mqtt[s]://[user:password@]host[:port]`); empty: start the embedded one.
     pub broker: String,
+    /// With `mqtts://`: the broker's CA certificate (PEM); empty: the system's certificate authorities.
+    pub tls_ca: String,
     /// Where the embedded broker listens.
     pub listen: String,
     /// Topic pattern; `{device}` marks the level naming the device.
@@ -70,6 +72,7 @@ impl Default for ServeConfig {
         ServeConfig {
             model: String::new(),
             broker: String::new(),
+            tls_ca: String::new(),
             listen: "127.0.0.1:1883".into(),
             topic: "sensors/{device}/#".into(),
             client_id: "telltale".into(),

@@ -21,6 +21,7 @@
 pub mod alert;
 pub mod broker;
 pub mod config;
+pub mod connect;
 pub mod detect;
 pub mod error;
 pub mod http;

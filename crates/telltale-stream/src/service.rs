@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, MqttOptions};
+use rumqttc::AsyncClient;
 use telltale_runtime::Model;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -96,9 +96,11 @@ impl Service {
             })?;
             broker::start(listen)?;
             tracing::info!("embedded MQTT broker on {listen}");
-            BrokerUrl { host: listen.ip().to_string(), port: listen.port(), credentials: None }
+            BrokerUrl::plain(listen.ip().to_string(), listen.port())
         } else {
-            BrokerUrl::parse(&config.broker)?
+            let mut url = BrokerUrl::parse(&config.broker)?;
+            url.ca_file = (!config.tls_ca.is_empty()).then(|| config.tls_ca.clone().into());
+            url
         };
         let store = Store::open(&config.db).await?;
         tracing::info!("storing in {}", store.name());
@@ -120,7 +122,10 @@ impl Service {
                 to: alerts.twilio.to.clone(),
             })
         };
-        let alert_client = (!alerts.mqtt_topic.is_empty()).then(|| alert_publisher(&broker, &config.client_id));
+        let alert_client = match alerts.mqtt_topic.is_empty() {
+            true => None,
+            false => Some(alert_publisher(&broker, &config.client_id)?),
+        };
         let mqtt_sink = alert_client.clone().map(|c| (c, alerts.mqtt_topic.clone()));
         let webhook = (!alerts.webhook.is_empty()).then(|| alerts.webhook.clone());
         let sinks = Arc::new(Sinks::new(webhook, twilio, mqtt_sink, timeout)?);
@@ -236,13 +241,9 @@ impl Service {
 }
 
 /// An MQTT client for alerts, its event loop polled (reconnecting with back-off) on a task of its own.
-fn alert_publisher(broker: &BrokerUrl, client_id: &str) -> AsyncClient {
-    let mut options = MqttOptions::new(format!("{client_id}-alerts"), broker.host.clone(), broker.port);
-    options.set_keep_alive(Duration::from_secs(15));
+fn alert_publisher(broker: &BrokerUrl, client_id: &str) -> Result<AsyncClient> {
+    let mut options = broker.options(&format!("{client_id}-alerts"))?;
     options.set_clean_session(false);
-    if let Some((u, p)) = &broker.credentials {
-        options.set_credentials(u.clone(), p.clone());
-    }
     let (client, mut events) = AsyncClient::new(options, 1024);
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
@@ -259,7 +260,7 @@ fn alert_publisher(broker: &BrokerUrl, client_id: &str) -> AsyncClient {
             }
         }
     });
-    client
+    Ok(client)
 }
 
 #[cfg(test)]
@@ -267,7 +268,7 @@ mod tests {
     use super::*;
     use crate::detect::tests::zero_model;
     use crate::testing::free_port;
-    use rumqttc::{Event, Packet, QoS};
+    use rumqttc::{Event, MqttOptions, Packet, QoS};
     use std::sync::Mutex;
     use telltale_runtime::format::ThresholdSpec;
 

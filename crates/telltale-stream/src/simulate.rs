@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 
 use crate::error::{Error, Result};
 use crate::source::BrokerUrl;
@@ -100,13 +100,8 @@ impl Simulation {
         if self.features.is_empty() || self.devices.is_empty() {
             return Err(Error::config("simulation", "no features or no devices"));
         }
-        let mut options = MqttOptions::new(self.client_id.clone(), self.broker.host.clone(), self.broker.port);
-        options.set_keep_alive(Duration::from_secs(30));
-        options.set_max_packet_size(crate::broker::MAX_PAYLOAD + 1024, crate::broker::MAX_PAYLOAD + 1024);
+        let mut options = self.broker.options(&self.client_id)?;
         options.set_inflight(1000);
-        if let Some((u, p)) = &self.broker.credentials {
-            options.set_credentials(u.clone(), p.clone());
-        }
         let (client, mut events) = AsyncClient::new(options, 4096);
         let acked = Arc::new(AtomicU64::new(0));
         let acks = acked.clone();
@@ -192,7 +187,7 @@ mod tests {
     #[test]
     fn payloads_carry_the_rows_timestamps_and_names() {
         let sim = Simulation {
-            broker: BrokerUrl { host: "127.0.0.1".into(), port: 1, credentials: None },
+            broker: BrokerUrl::plain("127.0.0.1", 1),
             topic: "sensors/{device}/data".into(),
             features: vec!["x".into(), "y".into()],
             devices: vec![Series { device: "d".into(), values: Arc::new(vec![1.0, 2.0, 3.5, -4.0]) }],

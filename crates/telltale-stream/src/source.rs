@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
+pub use crate::connect::BrokerUrl;
 use crate::error::{Error, Result};
 
 /// One message: its topic, payload and arrival time.
@@ -66,47 +67,6 @@ impl Source for Replay {
     }
 }
 
-/// Where a broker is: `mqtt://[user:password@]host[:port]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerUrl {
-    /// Host name or address.
-    pub host: String,
-    /// Port (1883 by default).
-    pub port: u16,
-    /// User name and password, if given.
-    pub credentials: Option<(String, String)>,
-}
-
-impl BrokerUrl {
-    /// Parses `url`.
-    pub fn parse(url: &str) -> Result<BrokerUrl> {
-        let bad = |reason: &str| Error::config(format!("broker URL {url:?}"), reason);
-        let rest = url.strip_prefix("mqtt://").ok_or_else(|| {
-            if url.starts_with("mqtts://") {
-                bad("mqtts:// (TLS) is not supported yet; use mqtt://")
-            } else {
-                bad("must start with mqtt://")
-            }
-        })?;
-        let rest = rest.trim_end_matches('/');
-        let (credentials, hostport) = match rest.rsplit_once('@') {
-            Some((user, hp)) => {
-                let (u, p) = user.split_once(':').unwrap_or((user, ""));
-                (Some((u.to_owned(), p.to_owned())), hp)
-            }
-            None => (None, rest),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port must be a number up to 65535"))?),
-            None => (hostport, 1883),
-        };
-        if host.is_empty() {
-            return Err(bad("names no host"));
-        }
-        Ok(BrokerUrl { host: host.to_owned(), port, credentials })
-    }
-}
-
 /// Subscribes to `filter` on a broker at QoS 1 with a persistent session (`client_id` names it), and forwards
 /// every publish. Reconnects with back-off (0.1 s doubling to 5 s) when the broker goes away.
 ///
@@ -133,16 +93,11 @@ type Unacked = Arc<Mutex<VecDeque<(u64, Publish)>>>;
 
 impl Mqtt {
     /// The client options: persistent session, keep-alive, credentials, payload limit.
-    fn options(&self) -> MqttOptions {
-        let mut options = MqttOptions::new(self.client_id.clone(), self.broker.host.clone(), self.broker.port);
-        options.set_keep_alive(Duration::from_secs(15));
+    fn options(&self) -> Result<MqttOptions> {
+        let mut options = self.broker.options(&self.client_id)?;
         options.set_clean_session(false);
         options.set_manual_acks(self.committed.is_some());
-        options.set_max_packet_size(crate::broker::MAX_PAYLOAD + 1024, crate::broker::MAX_PAYLOAD + 1024);
-        if let Some((u, p)) = &self.broker.credentials {
-            options.set_credentials(u.clone(), p.clone());
-        }
-        options
+        Ok(options)
     }
 }
 
@@ -168,7 +123,7 @@ async fn acknowledge(client: AsyncClient, unacked: Unacked, mut committed: watch
 
 impl Source for Mqtt {
     async fn run(self, tx: mpsc::Sender<Message>) -> Result<()> {
-        let (client, mut events) = AsyncClient::new(self.options(), 1024);
+        let (client, mut events) = AsyncClient::new(self.options()?, 1024);
         let unacked: Unacked = Arc::default();
         let acks = self.committed.clone().map(|c| tokio::spawn(acknowledge(client.clone(), unacked.clone(), c)));
         // Without a stop signal, one that never fires (its sender lives as long as the loop).
@@ -242,18 +197,6 @@ impl Source for Mqtt {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn broker_urls_are_read() {
-        let u = BrokerUrl::parse("mqtt://127.0.0.1:1884").expect("url");
-        assert_eq!((u.host.as_str(), u.port, u.credentials), ("127.0.0.1", 1884, None));
-        let u = BrokerUrl::parse("mqtt://ann:s3cr:et@broker.local").expect("url");
-        assert_eq!(u.port, 1883);
-        assert_eq!(u.credentials, Some(("ann".into(), "s3cr:et".into())));
-        assert!(BrokerUrl::parse("tcp://x").is_err());
-        assert!(BrokerUrl::parse("mqtt://x:99999").is_err());
-        assert!(BrokerUrl::parse("mqtts://x").expect_err("tls").to_string().contains("not supported yet"));
-    }
 
     use crate::testing::free_port;
 

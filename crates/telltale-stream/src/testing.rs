@@ -211,6 +211,68 @@ pub(crate) fn mariadb() -> Server {
     server
 }
 
+/// A Mosquitto broker on TLS only (a CA and a server certificate for 127.0.0.1 made with openssl) that lets in
+/// user `ann` with password `s3cret` and nobody else. Returns the broker and the CA certificate's path.
+pub(crate) fn mosquitto_tls() -> (Server, PathBuf) {
+    let program = find("mosquitto", &[PathBuf::from("/usr/sbin")], "mosquitto");
+    let passwd = find("mosquitto_passwd", &[], "mosquitto");
+    let openssl = find("openssl", &[], "openssl");
+    let port = free_port();
+    let dir = scratch("mosquitto-tls", port);
+    let d = |name: &str| dir.join(name).display().to_string();
+    let subject_alt =
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(dir.join("ext.cnf"), subject_alt).expect("ext.cnf");
+    for args in [
+        vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("ca.key"), "-out", &d("ca.pem")],
+        vec!["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("server.key"), "-out", &d("server.csr")],
+    ] {
+        let subject = if args.contains(&"-x509") { "/CN=telltale test CA" } else { "/CN=127.0.0.1" };
+        let mut all = args.clone();
+        all.extend(["-days", "2", "-subj", subject]);
+        run(&openssl, &all, &dir);
+    }
+    let (csr, ca, ca_key, server, ext) = (d("server.csr"), d("ca.pem"), d("ca.key"), d("server.pem"), d("ext.cnf"));
+    run(
+        &openssl,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &server,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+        ],
+        &dir,
+    );
+    run(&passwd, &["-b", "-c", &d("passwd"), "ann", "s3cret"], &dir);
+    let mut text = format!(
+        "listener {port} 127.0.0.1\ncafile {ca}\ncertfile {server}\nkeyfile {}\nallow_anonymous false\n\
+         password_file {}\n",
+        d("server.key"),
+        d("passwd")
+    );
+    if is_root() {
+        text.push_str("user root\n");
+    }
+    std::fs::write(dir.join("mosquitto.conf"), text).expect("mosquitto.conf");
+    let command = vec![program.display().to_string(), "-c".into(), d("mosquitto.conf")];
+    let url = format!("mqtts://ann:s3cret@127.0.0.1:{port}");
+    let ca_path = dir.join("ca.pem");
+    let mut server = Server { child: None, dir, port, url, command };
+    server.spawn();
+    (server, ca_path)
+}
+
 /// A Mosquitto broker with persistence (so a restart keeps persistent sessions and their queued messages).
 pub(crate) fn mosquitto() -> Server {
     let program = find("mosquitto", &[PathBuf::from("/usr/sbin")], "mosquitto");
