@@ -224,13 +224,48 @@ fn serve_scores_a_simulated_fleet_and_stops_cleanly() {
     let metrics = http_get(http, "/metrics").expect("metrics");
     assert!(metrics.contains("telltale_readings_total 1800"), "{metrics}");
 
+    // Synthetic sensors s0..s2 are not the model's x, y, z: counted as malformed, nothing else changes.
+    let labels = s.path("labels.csv");
+    let synthetic = telltale(&[
+        "simulate",
+        "--synthetic",
+        "--devices",
+        "2",
+        "--synthetic-rows",
+        "300",
+        "--rate",
+        "0",
+        "--broker",
+        &broker,
+        "--labels",
+        &labels,
+        "--json",
+    ]);
+    assert_eq!(ok_json(&synthetic)["readings"], 600);
+    let labels = std::fs::read_to_string(&labels).expect("labels");
+    assert_eq!(labels.lines().next(), Some("device,timestamp_ms,anomaly,kind"));
+    assert_eq!(labels.lines().count(), 601);
+    for kind in ["point", "contextual", "collective"] {
+        assert!(labels.lines().any(|l| l.ends_with(&format!(",1,{kind}"))), "a {kind} anomaly is labelled");
+    }
+    let refused = loop {
+        let m = http_get(http, "/metrics").expect("metrics");
+        if m.contains("telltale_dropped_total{reason=\"malformed\"} 600") || start.elapsed() > Duration::from_secs(90) {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(refused.contains("telltale_dropped_total{reason=\"malformed\"} 600"), "{refused}");
+    assert!(refused.contains("telltale_readings_total 1800"), "{refused}");
+
     // SIGTERM: a clean stop that reports what it did.
     let status = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let out = serve.wait_with_output().expect("serve exits");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", stderr(&out));
-    assert!(stdout.contains("done: 1800 messages, 1800 readings from 3 devices, 57 windows scored"), "{stdout}");
+    assert!(stdout.contains("done: 2400 messages, 1800 readings from 3 devices, 57 windows scored"), "{stdout}");
+    assert!(stdout.contains("600 refused"), "{stdout}");
 }
 
 #[test]
