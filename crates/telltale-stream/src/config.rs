@@ -27,6 +27,10 @@ pub struct ServeConfig {
     pub topic: String,
     /// MQTT client id: the name of the persistent session.
     pub client_id: String,
+    /// The devices to monitor; empty: every device that publishes on the topic pattern.
+    pub devices: Vec<String>,
+    /// Most devices monitored at once; readings of further new devices are refused and counted.
+    pub max_devices: usize,
     /// Database URL: `sqlite://FILE` (or a path), `postgres://…`, `mysql://…`.
     pub db: String,
     /// Store every accepted reading (anomalies and alerts are always stored).
@@ -76,6 +80,8 @@ impl Default for ServeConfig {
             listen: "127.0.0.1:1883".into(),
             topic: "sensors/{device}/#".into(),
             client_id: "telltale".into(),
+            devices: Vec::new(),
+            max_devices: 100_000,
             db: "sqlite://telltale.db".into(),
             store_readings: true,
             http: "127.0.0.1:8080".into(),

@@ -67,6 +67,10 @@ pub struct Detector {
     /// Buffers reused for every window.
     input: Vec<f32>,
     row: Vec<f32>,
+    /// The devices monitored, when only some are.
+    allowed: Option<std::collections::HashSet<String>>,
+    /// Most devices kept (a flood of new names cannot exhaust memory).
+    max_devices: usize,
 }
 
 impl Detector {
@@ -76,7 +80,24 @@ impl Detector {
         let h = &model.header;
         let window = h.steps + h.horizon;
         let c = model.channels();
-        Detector { session, devices: HashMap::new(), window, input: vec![0.0; h.steps * c], row: vec![0.0; c], model }
+        Detector {
+            session,
+            devices: HashMap::new(),
+            window,
+            input: vec![0.0; h.steps * c],
+            row: vec![0.0; c],
+            model,
+            allowed: None,
+            max_devices: usize::MAX,
+        }
+    }
+
+    /// Monitors only the devices in `allowed` (all when empty), at most `max_devices` of them; readings of
+    /// any other device are refused with [`Error::UnknownDevice`].
+    pub fn limit_devices(mut self, allowed: &[String], max_devices: usize) -> Detector {
+        self.allowed = (!allowed.is_empty()).then(|| allowed.iter().cloned().collect());
+        self.max_devices = max_devices;
+        self
     }
 
     /// The model.
@@ -116,7 +137,22 @@ impl Detector {
                 Error::malformed(topic, format!("no field {name:?} (the model reads {})", features.join(", ")))
             })? as f32;
         }
-        let state = self.devices.entry(device.to_owned()).or_default();
+        if !self.devices.contains_key(device) {
+            let unknown = |reason: String| Err(Error::UnknownDevice { topic: topic.to_owned(), reason });
+            if self.allowed.as_ref().is_some_and(|a| !a.contains(device)) {
+                return unknown(format!("device {device:?} is not in the configured devices"));
+            }
+            if self.devices.len() >= self.max_devices {
+                return unknown(format!(
+                    "device {device:?} refused: already {} devices (max_devices)",
+                    self.max_devices
+                ));
+            }
+            self.devices.insert(device.to_owned(), DeviceState::default());
+        }
+        let Some(state) = self.devices.get_mut(device) else {
+            return Err(Error::config("device", "state vanished"));
+        };
         if let Some(last) = state.last
             && ts <= last
         {
@@ -234,6 +270,22 @@ pub(crate) mod tests {
         assert_eq!(d.devices(), 2);
         // Two rows of two features (f32) and two timestamps at least, per device.
         assert!(d.state_bytes() >= 2 * (2 * 2 * 4 + 2 * 8), "{}", d.state_bytes());
+    }
+
+    #[test]
+    fn devices_beyond_the_allow_list_or_the_limit_are_refused() {
+        let model = zero_model(ThresholdSpec::Static { value: 4.0 }, 1);
+        let mut d = Detector::new(model.clone()).limit_devices(&["d1".into(), "d2".into()], 100);
+        assert!(d.push("t", "d1", &reading(1, 0.0, 1.0), 0).is_ok());
+        let e = d.push("sensors/x9", "x9", &reading(1, 0.0, 1.0), 0).expect_err("not allowed");
+        assert_eq!(e.to_string(), "sensors/x9: device \"x9\" is not in the configured devices");
+        let mut d = Detector::new(model).limit_devices(&[], 2);
+        for name in ["a", "b"] {
+            assert!(d.push("t", name, &reading(1, 0.0, 1.0), 0).is_ok());
+        }
+        assert!(matches!(d.push("t", "c", &reading(1, 0.0, 1.0), 0), Err(Error::UnknownDevice { .. })));
+        assert!(d.push("t", "a", &reading(2, 0.0, 1.0), 0).is_ok(), "known devices go on");
+        assert_eq!(d.devices(), 2);
     }
 
     #[test]

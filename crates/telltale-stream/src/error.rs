@@ -40,6 +40,15 @@ pub enum Error {
         last: i64,
     },
 
+    /// A device the service does not monitor (not on the allow-list, or beyond the device limit).
+    #[error("{topic}: {reason}")]
+    UnknownDevice {
+        /// Where it came from.
+        topic: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
     /// A setting that cannot work.
     #[error("{what}: {reason}")]
     Config {

@@ -97,6 +97,8 @@ async fn metrics(State(s): State<AppState>) -> Response {
         &[
             ("{reason=\"malformed\"}", g(&c.malformed)),
             ("{reason=\"out_of_order\"}", g(&c.out_of_order)),
+            ("{reason=\"duplicate\"}", g(&c.duplicate)),
+            ("{reason=\"unknown_device\"}", g(&c.unknown_device)),
             ("{reason=\"unmatched_topic\"}", g(&c.unmatched)),
         ],
     );

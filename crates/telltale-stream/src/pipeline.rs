@@ -33,8 +33,12 @@ pub struct Counters {
     pub anomalies: AtomicU64,
     /// Payloads or readings that could not be read (bad JSON, missing or non-numeric fields).
     pub malformed: AtomicU64,
-    /// Readings at or before their device's last one (duplicates included).
+    /// Readings before their device's last one.
     pub out_of_order: AtomicU64,
+    /// Readings at the same time as their device's last one (a repeat).
+    pub duplicate: AtomicU64,
+    /// Readings of devices the service does not monitor.
+    pub unknown_device: AtomicU64,
     /// Messages on topics the pattern does not match.
     pub unmatched: AtomicU64,
     /// Devices seen since start.
@@ -165,7 +169,12 @@ impl DetectStage {
                     done.decisions.push(d);
                 }
                 Err(e @ Error::OutOfOrder { .. }) => {
-                    Counters::add(&counters.out_of_order, 1);
+                    let repeat = matches!(e, Error::OutOfOrder { ts, last, .. } if ts == last);
+                    Counters::add(if repeat { &counters.duplicate } else { &counters.out_of_order }, 1);
+                    tracing::warn!("{e}");
+                }
+                Err(e @ Error::UnknownDevice { .. }) => {
+                    Counters::add(&counters.unknown_device, 1);
                     tracing::warn!("{e}");
                 }
                 Err(e) => {
@@ -258,6 +267,7 @@ mod tests {
         let c = |a: &AtomicU64| Counters::get(a);
         assert_eq!(c(&counters.messages), 6);
         assert_eq!((c(&counters.readings), c(&counters.windows), c(&counters.anomalies)), (4, 3, 2));
-        assert_eq!((c(&counters.malformed), c(&counters.out_of_order), c(&counters.unmatched)), (2, 1, 1));
+        assert_eq!((c(&counters.malformed), c(&counters.duplicate), c(&counters.unmatched)), (2, 1, 1));
+        assert_eq!(c(&counters.out_of_order), 0);
     }
 }

@@ -79,7 +79,7 @@ impl Summary {
             windows: g(&c.windows),
             anomalies: g(&c.anomalies),
             devices: g(&c.devices),
-            refused: g(&c.malformed) + g(&c.out_of_order) + g(&c.unmatched),
+            refused: g(&c.malformed) + g(&c.out_of_order) + g(&c.duplicate) + g(&c.unknown_device) + g(&c.unmatched),
             alerts_sent: g(&c.alerts_sent),
             state_bytes: 0,
         }
@@ -145,7 +145,8 @@ impl Service {
             store_readings: config.store_readings,
             decisions: Some(decisions.clone()),
         };
-        let detect = stage.spawn(messages_rx, Detector::new(model.clone()), processed_tx, counters.clone());
+        let detector = Detector::new(model.clone()).limit_devices(&config.devices, config.max_devices);
+        let detect = stage.spawn(messages_rx, detector, processed_tx, counters.clone());
         let cooldown_ms = (alerts.cooldown_s.max(0.0) * 1000.0) as i64;
         let sink = SinkStage {
             store: store.clone(),

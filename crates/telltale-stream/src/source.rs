@@ -265,4 +265,42 @@ mod tests {
         }
         assert_eq!(Counters::get(&counters.malformed), 0);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mqtt5_devices_at_qos_0_and_1_reach_the_service_through_mosquitto() {
+        use rumqttc::v5::mqttbytes::QoS as QoS5;
+        let server = crate::testing::mosquitto();
+        let source = Mqtt {
+            broker: BrokerUrl::parse(&server.url).expect("url"),
+            filter: "sensors/+/#".into(),
+            client_id: "telltale-v5".into(),
+            committed: None,
+            stop: None,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(source.run(tx));
+        let options = rumqttc::v5::MqttOptions::new("device-v5", "127.0.0.1", server.port);
+        let (client, mut events) = rumqttc::v5::AsyncClient::new(options, 64);
+        tokio::spawn(async move { while events.poll().await.is_ok() {} });
+        let got = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut got = Vec::new();
+            let mut ts = 0;
+            while got.len() < 2 {
+                ts += 1;
+                for (qos, name) in [(QoS5::AtMostOnce, "q0"), (QoS5::AtLeastOnce, "q1")] {
+                    let payload = format!(r#"{{"ts": {ts}, "a": 1}}"#);
+                    client.publish(format!("sensors/{name}/x"), qos, false, payload).await.expect("publish");
+                }
+                while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
+                    if !got.contains(&m.topic) {
+                        got.push(m.topic);
+                    }
+                }
+            }
+            got
+        })
+        .await
+        .expect("both devices heard within 20 s");
+        assert!(got.contains(&"sensors/q0/x".to_owned()) && got.contains(&"sensors/q1/x".to_owned()), "{got:?}");
+    }
 }
