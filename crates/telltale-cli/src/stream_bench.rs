@@ -190,7 +190,8 @@ async fn broker_alone(name: &str, mut sim: Simulation, expected: u64, batch: u64
     })
 }
 
-/// The service on the same broker: every reading scored and committed, latency per decision.
+/// The service on the same kind of broker (its own embedded one, as `serve` runs by default, or the external
+/// one): every reading scored and committed, latency per decision.
 async fn service(
     name: &str,
     mut sim: Simulation,
@@ -202,7 +203,13 @@ async fn service(
     std::fs::create_dir_all(&dir)?;
     let config = ServeConfig {
         model: String::new(),
-        broker: format!("mqtt://{}:{}", sim.broker.host, sim.broker.port),
+        // "embedded": the service starts its broker itself, as `serve` does.
+        broker: if name == "embedded" {
+            String::new()
+        } else {
+            format!("mqtt://{}:{}", sim.broker.host, sim.broker.port)
+        },
+        listen: format!("{}:{}", sim.broker.host, sim.broker.port),
         db: format!("sqlite://{}", dir.join("bench.db").display()),
         store_readings,
         http: String::new(),
@@ -352,7 +359,8 @@ pub(crate) fn run(args: &BenchStreamArgs) -> Result<()> {
         let (url, guard) = start()?;
         runs.push(runtime.block_on(broker_alone(name, simulation(url), expected, batch as u64))?);
         drop(guard);
-        let (url, guard) = start()?;
+        let (url, guard) =
+            if name == "embedded" { (BrokerUrl::plain("127.0.0.1", free_port()?), None) } else { start()? };
         runs.push(runtime.block_on(service(name, simulation(url), &model, expected, !args.no_store_readings))?);
         drop(guard);
     }
