@@ -290,3 +290,40 @@ fn config_print_shows_file_environment_and_flags_in_order() {
     std::fs::write(&file, "[alerts]\ncooldwn_s = 30.0\n").expect("write");
     fails(&["config", "print", "--config", &file], 2, "cooldwn_s");
 }
+
+#[test]
+fn bench_stream_measures_the_service_against_the_broker_alone() {
+    let s = Scratch::new("bench-stream");
+    let model = s.path("model");
+    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    let j = ok_json(&telltale(&[
+        "bench",
+        "stream",
+        "--model",
+        &model,
+        "--data",
+        &s.path("acc.csv"),
+        "--devices",
+        "3",
+        "--readings",
+        "300",
+        "--batch",
+        "10",
+        "--rate",
+        "0",
+        "--brokers",
+        "embedded,mosquitto",
+        "--json",
+    ]));
+    assert_eq!(j["readings"], 900);
+    let runs = j["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 4, "broker alone and the service, on each broker: {j}");
+    for r in runs {
+        assert_eq!(r["lost"], 0, "{r}");
+        assert!(r["readings_per_s"].as_f64().expect("rate") > 0.0, "{r}");
+        assert!(r["latency_ms"]["samples"].as_u64().expect("samples") > 0, "{r}");
+    }
+    // The seed CNN-LSTM's window is 60 readings of 3 values: at least 60 × (3 × 4 + 8) bytes a device.
+    assert!(runs[1]["state_bytes_per_device"].as_f64().expect("state") >= 1200.0, "{}", runs[1]);
+    assert_eq!(j["ratios"].as_array().expect("ratios").len(), 2);
+}
