@@ -37,6 +37,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod evt;
 pub mod intervals;
 pub mod label;
 pub mod metrics;
