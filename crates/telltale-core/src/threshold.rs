@@ -4,6 +4,8 @@
 //! - [`ThresholdSpec::Fixed`]: a given value.
 //! - [`ThresholdSpec::Percentile`]: the q-th percentile of validation scores
 //!   (numpy's default linear interpolation); needs no labels.
+//! - [`ThresholdSpec::Pot`]: peaks over threshold on validation scores
+//!   (extreme value theory, see [`crate::evt`]); needs no labels.
 //! - [`ThresholdSpec::SlidingKSigma`]: seed 002's rule, a value is anomalous
 //!   when it leaves `centre ± k·(std + ε)`, with mean and population std of
 //!   the last `window` values and the centre their mean (or a forecast).
@@ -28,6 +30,14 @@ pub enum ThresholdSpec {
     },
     /// Sliding mean ± k·(std + ε) over the last `window` values.
     SlidingKSigma(SlidingKSigma),
+    /// Peaks over threshold (extreme value theory) on the validation scores: the score a normal window exceeds
+    /// with probability `risk`, from a generalised Pareto tail fitted above their `level` quantile.
+    Pot {
+        /// Quantile of the initial threshold, in `(0, 1)` (e.g. 0.98).
+        level: f64,
+        /// Probability that a normal score exceeds the threshold (e.g. 1e-3).
+        risk: f64,
+    },
 }
 
 /// A threshold ready to flag scores.
@@ -54,17 +64,26 @@ impl ThresholdSpec {
                 Err(Error::invalid("threshold q", format!("{q} is not a percentile in [0, 100]")))
             }
             ThresholdSpec::SlidingKSigma(s) => s.validate(),
+            ThresholdSpec::Pot { level, risk } if !(level > 0.0 && level < 1.0 && risk > 0.0 && risk < 1.0 - level) => {
+                Err(Error::invalid(
+                    "threshold level/risk",
+                    format!("need 0 < level < 1 and 0 < risk < 1 − level; got {level}, {risk}"),
+                ))
+            }
             _ => Ok(()),
         }
     }
 
-    /// Fits the threshold; only [`ThresholdSpec::Percentile`] reads the scores.
+    /// Fits the threshold; [`ThresholdSpec::Percentile`] and [`ThresholdSpec::Pot`] read the scores.
     pub fn fit(&self, validation_scores: &[f64]) -> Result<Threshold> {
         self.validate()?;
         Ok(match *self {
             ThresholdSpec::Fixed { value } => Threshold::Static { value },
             ThresholdSpec::Percentile { q } => Threshold::Static { value: percentile(validation_scores, q)? },
             ThresholdSpec::SlidingKSigma(s) => Threshold::Sliding(s),
+            ThresholdSpec::Pot { level, risk } => {
+                Threshold::Static { value: crate::evt::Pot { level, risk }.fit(validation_scores)?.z }
+            }
         })
     }
 }
@@ -191,6 +210,19 @@ impl SlidingKSigma {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn pot_is_chosen_by_configuration_and_fitted_on_scores() {
+        let spec: ThresholdSpec =
+            serde_json::from_str(r#"{"kind": "pot", "level": 0.98, "risk": 0.001}"#).expect("spec");
+        assert_eq!(spec, ThresholdSpec::Pot { level: 0.98, risk: 0.001 });
+        // Exponential scores (quantiles −ln(1 − p)): the 1e-3 risk threshold is ln(1000) ≈ 6.9.
+        let scores: Vec<f64> = (1..=20_000).map(|i| -(1.0 - i as f64 / 20_001.0).ln()).collect();
+        let Threshold::Static { value } = spec.fit(&scores).expect("fit") else { panic!("POT is one value") };
+        assert!((value - 1000_f64.ln()).abs() < 0.3, "{value}");
+        let bad = ThresholdSpec::Pot { level: 0.98, risk: 0.05 };
+        assert!(bad.validate().expect_err("risk ≥ 1 − level").to_string().contains("level/risk"));
+    }
 
     #[test]
     fn percentiles() {

@@ -138,10 +138,10 @@ pub fn fit_decision(cfg: &ExperimentConfig, task: Task, val_scores: &[f64]) -> R
             Task::Novelty => ThresholdSpec::Percentile { q: 99.0 },
         },
     };
-    if matches!(spec, ThresholdSpec::Percentile { .. }) && val_scores.is_empty() {
+    if matches!(spec, ThresholdSpec::Percentile { .. } | ThresholdSpec::Pot { .. }) && val_scores.is_empty() {
         return Err(Error::config(
             "threshold",
-            "a percentile threshold needs validation windows; give the split a val part",
+            "a percentile or POT threshold needs validation windows; give the split a val part",
         ));
     }
     let threshold = match (task, spec) {
