@@ -115,13 +115,16 @@ mod tests {
             client
         });
         let mut acked = 0;
+        let mut restart_at = restart_at;
         while acked < to - from {
             match events.poll().await {
                 Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
                 Ok(_) => {}
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
+            // Once: until the next acknowledgement `acked` stays put, and restarting again would loop.
             if restart_at == Some(acked) {
+                restart_at = None;
                 tokio::task::block_in_place(|| broker.lock().expect("broker").restart());
             }
         }
