@@ -39,7 +39,7 @@ pub struct AlertPayload {
 impl AlertPayload {
     /// The payload for `d`.
     pub fn new(d: &Decision) -> AlertPayload {
-        let top: Vec<TopSensor> = d.top.iter().map(|(s, p)| TopSensor { sensor: s.clone(), part: *p }).collect();
+        let top = TopSensor::of(d);
         let mut message = format!(
             "telltale: anomaly on {} at {} UTC: score {:.3} over threshold {:.3}",
             d.device,

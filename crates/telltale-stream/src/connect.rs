@@ -34,12 +34,7 @@ impl BrokerUrl {
 
     /// Parses `url`.
     pub fn parse(url: &str) -> Result<BrokerUrl> {
-        let shown = match url.rsplit_once('@') {
-            Some((auth, host)) if auth.contains(':') => {
-                format!("{}:***@{host}", &auth[..auth.find(':').unwrap_or(auth.len())])
-            }
-            _ => url.to_owned(),
-        };
+        let shown = crate::store::redact(url);
         let bad = |reason: &str| Error::config(format!("broker URL {shown:?}"), reason);
         let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
             (Some(rest), _) => (false, rest),

@@ -77,6 +77,13 @@ pub struct TopSensor {
     pub part: f64,
 }
 
+impl TopSensor {
+    /// The top sensors of `d`, largest first.
+    pub fn of(d: &Decision) -> Vec<TopSensor> {
+        d.top.iter().map(|(s, p)| TopSensor { sensor: s.clone(), part: *p }).collect()
+    }
+}
+
 /// A stored anomaly.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnomalyRow {
@@ -234,8 +241,7 @@ impl Store {
         );
         for a in &batch.anomalies {
             let d = &a.decision;
-            let top: Vec<TopSensor> = d.top.iter().map(|(s, p)| TopSensor { sensor: s.clone(), part: *p }).collect();
-            let top = serde_json::to_string(&top).unwrap_or_else(|_| "[]".into());
+            let top = serde_json::to_string(&TopSensor::of(d)).unwrap_or_else(|_| "[]".into());
             let result = sqlx::query(AssertSqlSafe(anomaly_sql.clone()))
                 .bind(d.device.as_str())
                 .bind(d.start_ms)
@@ -445,13 +451,14 @@ fn normalise(url: &str) -> Result<(Dialect, String)> {
 
 /// `url` with the password replaced by `***`.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
     let (auth, host) = match rest.rsplit_once('@') {
         Some(parts) => parts,
         None => return url.to_owned(),
     };
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
     match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        Some((user, _)) => format!("{scheme}{user}:***@{host}"),
         None => url.to_owned(),
     }
 }
@@ -631,5 +638,6 @@ pub(crate) mod tests {
         let e = normalise("redis://u:secret@h").expect_err("unknown");
         assert!(!e.to_string().contains("secret") && e.to_string().contains("postgres://"), "{e}");
         assert_eq!(redact("mysql://root:pw@127.0.0.1:3306/t"), "mysql://root:***@127.0.0.1:3306/t");
+        assert_eq!(redact("root:pw@host"), "root:***@host", "no scheme");
     }
 }
