@@ -38,6 +38,8 @@ pub(crate) enum Command {
     /// Measure telltale against its peers.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Score NAB result files (any detector's) with NAB's rules, threshold optimisation and normalisation.
+    NabScore(NabScoreArgs),
     /// Run the main job on the bundled accelerometer data.
     Demo(DemoArgs),
     /// Live detection: readings over MQTT, scores, alerts, storage, HTTP (health, metrics, API).
@@ -209,6 +211,66 @@ pub(crate) enum BenchCommand {
     Latency(BenchLatencyArgs),
     /// Live detection throughput and latency through real brokers, against the broker alone in the same run.
     Stream(BenchStreamArgs),
+    /// The Numenta Anomaly Benchmark: streaming detectors on a NAB-layout corpus, NAB's scorer, beside its scoreboard.
+    Nab(BenchNabArgs),
+    /// The Skoltech Anomaly Benchmark's protocol on every labelled SKAB-format file of a folder, beside its leaderboard.
+    Skab(BenchSkabArgs),
+}
+
+/// `telltale bench nab`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchNabArgs {
+    /// The corpus: `data/<category>/<file>.csv` and `labels/combined_windows.json` (default: $TELLTALE_DATA/NAB).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+
+    /// Only these detectors (names as the table prints them, comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub detectors: Vec<String>,
+
+    /// Also write every detector's NAB result files here (`<detector>/<category>/<detector>_<file>.csv`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench skab`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchSkabArgs {
+    /// Folder of SKAB-format files, searched recursively (default: $TELLTALE_DATA/SKAB/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Only these detectors (comma-separated names; default: every zoo preset and baseline that fits SKAB).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+
+    /// Device for the networks.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale nab-score`.
+#[derive(Debug, Args)]
+pub(crate) struct NabScoreArgs {
+    /// NAB result files: one detector's folder (`<category>/<detector>_<file>.csv`) or a folder of such folders.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+
+    /// The windows file (NAB's `labels/combined_windows.json`); only the series it lists are scored.
+    #[arg(long, value_name = "FILE")]
+    pub windows: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `telltale bench stream`.

@@ -15,9 +15,11 @@ mod export;
 mod inspect;
 mod judge;
 mod latency;
+mod nab;
 mod output;
 mod serve;
 mod simulate;
+mod skab;
 mod stream_bench;
 mod train;
 mod tune;
@@ -92,6 +94,9 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
         Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),
+        Command::Bench(BenchCommand::Nab(args)) => nab::run_bench(args),
+        Command::Bench(BenchCommand::Skab(args)) => skab::run(args),
+        Command::NabScore(args) => nab::run_score(args),
         Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),

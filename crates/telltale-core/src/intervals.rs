@@ -59,36 +59,52 @@ impl Intervals {
             }
             _ => return Err(err("expected a JSON object or list".into())),
         };
-        let items = list.as_array().ok_or_else(|| err(format!("'{key}': expected a list of [start, end]")))?;
-        let mut spans = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let pair = item
-                .as_array()
-                .filter(|p| p.len() == 2)
-                .ok_or_else(|| err(format!("'{key}', interval {}: expected [start, end]", i + 1)))?;
-            let mut ends = [0i64; 2];
-            for (end, v) in ends.iter_mut().zip(pair) {
-                *end = match v {
-                    serde_json::Value::String(s) => timestamp::parse_text(s),
-                    serde_json::Value::Number(n) => {
-                        n.as_f64().and_then(|f| timestamp::from_epoch(f, Default::default()))
-                    }
-                    _ => None,
-                }
-                .ok_or_else(|| err(format!("'{key}', interval {}: cannot read {v} as a timestamp", i + 1)))?;
-            }
-            if ends[0] > ends[1] {
-                return Err(err(format!("'{key}', interval {}: start is after end", i + 1)));
-            }
-            spans.push((ends[0], ends[1]));
-        }
-        Ok(Intervals { key, spans })
+        parse_spans(path, key, list)
+    }
+
+    /// Reads every series of a JSON object mapping series keys to lists of
+    /// `[start, end]` (NAB's `combined_windows.json`), in key order.
+    pub fn read_all(path: &Path) -> Result<Vec<Intervals>> {
+        let err = |message: String| Error::Intervals { path: path.to_owned(), message };
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        let map = json.as_object().ok_or_else(|| err("expected a JSON object of series keys".into()))?;
+        let map: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
+        map.into_iter().map(|(key, list)| parse_spans(path, key.clone(), list)).collect()
     }
 
     /// 1 for every timestamp inside an interval (bounds inclusive), else 0.
     pub fn label(&self, timestamps: &[i64]) -> Vec<u8> {
         timestamps.iter().map(|t| u8::from(self.spans.iter().any(|&(a, b)| a <= *t && *t <= b))).collect()
     }
+}
+
+/// The `[start, end]` list of one series.
+fn parse_spans(path: &Path, key: String, list: &serde_json::Value) -> Result<Intervals> {
+    let err = |message: String| Error::Intervals { path: path.to_owned(), message };
+    let items = list.as_array().ok_or_else(|| err(format!("'{key}': expected a list of [start, end]")))?;
+    let mut spans = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let pair = item
+            .as_array()
+            .filter(|p| p.len() == 2)
+            .ok_or_else(|| err(format!("'{key}', interval {}: expected [start, end]", i + 1)))?;
+        let mut ends = [0i64; 2];
+        for (end, v) in ends.iter_mut().zip(pair) {
+            *end = match v {
+                serde_json::Value::String(s) => timestamp::parse_text(s),
+                serde_json::Value::Number(n) => n.as_f64().and_then(|f| timestamp::from_epoch(f, Default::default())),
+                _ => None,
+            }
+            .ok_or_else(|| err(format!("'{key}', interval {}: cannot read {v} as a timestamp", i + 1)))?;
+        }
+        if ends[0] > ends[1] {
+            return Err(err(format!("'{key}', interval {}: start is after end", i + 1)));
+        }
+        spans.push((ends[0], ends[1]));
+    }
+    Ok(Intervals { key, spans })
 }
 
 fn join_keys(map: &BTreeMap<&String, &serde_json::Value>) -> String {

@@ -35,6 +35,7 @@
 //! # Ok::<(), telltale_core::Error>(())
 //! ```
 
+pub mod benchmarks;
 pub mod dataset;
 pub mod error;
 pub mod evt;

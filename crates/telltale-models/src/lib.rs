@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod layers;
+pub mod online;
 pub mod ops;
 pub mod pipeline;
 pub mod presets;

@@ -9,9 +9,12 @@
 //! - [`regression`]: RMSE and MAE of forecasts, per channel and overall.
 //! - [`events`]: anomalies as contiguous segments, event-level P / R / F1, and
 //!   SKAB's false- and missed-alarm rates.
+//! - [`nab`]: the Numenta Anomaly Benchmark score, its profiles, threshold
+//!   optimisation and normalisation.
 
 pub mod classification;
 pub mod events;
+pub mod nab;
 pub mod ranking;
 pub mod regression;
 

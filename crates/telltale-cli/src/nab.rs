@@ -1,0 +1,228 @@
+//! `telltale bench nab` (streaming detectors on a NAB-layout corpus) and
+//! `telltale nab-score` (NAB's scorer on any detector's result files).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use telltale_core::benchmarks::nab::{NabSeries, read_corpus, read_results, read_windows, write_result};
+use telltale_core::metrics::nab::{PROFILES, ProfileScore, Series, probationary_length, score_corpus};
+use telltale_models::online::StreamScorer;
+
+use crate::cli::{BenchNabArgs, NabScoreArgs};
+use crate::output::{emit, print_json};
+
+/// NAB's official scoreboard (README, 58 files): standard, low FP, low FN.
+const SCOREBOARD: &[(&str, [f64; 3])] = &[
+    ("ARTime", [74.9, 65.1, 80.4]),
+    ("Numenta HTM", [70.5, 62.6, 75.2]),
+    ("CAD OSE", [69.9, 67.0, 73.2]),
+    ("KNN CAD", [58.0, 43.4, 64.8]),
+    ("Relative Entropy", [54.6, 47.6, 58.8]),
+    ("Random Cut Forest", [51.7, 38.4, 59.7]),
+    ("Twitter ADVec", [47.1, 33.6, 53.5]),
+    ("Windowed Gaussian", [39.6, 20.9, 47.4]),
+    ("Bayesian Changepoint", [17.7, 3.2, 32.2]),
+    ("Random", [11.0, 1.2, 19.5]),
+];
+
+/// One detector's three profile scores.
+#[derive(Debug, Serialize)]
+pub(crate) struct DetectorScores {
+    /// The detector.
+    name: String,
+    /// Normalised scores, NAB's names.
+    standard: f64,
+    reward_low_fp: f64,
+    reward_low_fn: f64,
+    /// Every profile in detail (threshold, windows detected/missed, false positives, per series).
+    profiles: Vec<ProfileScore>,
+}
+
+impl DetectorScores {
+    fn new(name: String, corpus: &[Series]) -> DetectorScores {
+        let profiles: Vec<ProfileScore> = PROFILES.iter().map(|p| score_corpus(corpus, p)).collect();
+        DetectorScores {
+            name,
+            standard: profiles[0].score,
+            reward_low_fp: profiles[1].score,
+            reward_low_fn: profiles[2].score,
+            profiles,
+        }
+    }
+}
+
+/// What `bench nab --json` prints.
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    corpus: PathBuf,
+    series: usize,
+    windows: usize,
+    protocol: String,
+    /// The best detector's scores (by the standard profile).
+    best: String,
+    standard: f64,
+    reward_low_fp: f64,
+    reward_low_fn: f64,
+    detectors: Vec<DetectorScores>,
+}
+
+/// The roster of streaming detectors, from their TOML descriptions.
+fn roster() -> Result<Vec<(String, StreamScorer)>> {
+    let text = include_str!("../../../examples/nab-detectors.toml");
+    #[derive(serde::Deserialize)]
+    struct Roster {
+        detector: Vec<Named>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        name: String,
+        #[serde(flatten)]
+        scorer: StreamScorer,
+    }
+    let r: Roster = toml::from_str(text).context("examples/nab-detectors.toml")?;
+    for d in &r.detector {
+        d.scorer.detector.validate().with_context(|| format!("detector '{}'", d.name))?;
+    }
+    Ok(r.detector.into_iter().map(|d| (d.name, d.scorer)).collect())
+}
+
+fn data_dir(sub: &str) -> PathBuf {
+    PathBuf::from(std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into())).join(sub)
+}
+
+/// Scores every series with one detector, in time order, the probationary
+/// period as warm-up.
+fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
+    scorer.score(&series.values, probationary_length(series.values.len()))
+}
+
+pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
+    let dir = args.corpus.clone().unwrap_or_else(|| data_dir("NAB"));
+    let corpus = read_corpus(&dir).with_context(|| format!("reading the NAB corpus at {}", dir.display()))?;
+    let mut roster = roster()?;
+    if !args.detectors.is_empty() {
+        let known: Vec<String> = roster.iter().map(|(n, _)| n.clone()).collect();
+        if let Some(bad) = args.detectors.iter().find(|d| !known.contains(d)) {
+            bail!("--detectors: unknown detector '{bad}' (one of: {})", known.join(", "));
+        }
+        roster.retain(|(n, _)| args.detectors.contains(n));
+    }
+    let mut detectors = Vec::new();
+    for (name, scorer) in &roster {
+        let mut scored = Vec::with_capacity(corpus.len());
+        for s in &corpus {
+            let scores = stream(scorer, s);
+            if let Some(out) = &args.out {
+                write_result(out, name, s, &scores)?;
+            }
+            scored.push(Series::new(s.key.clone(), &s.timestamps, &scores, &s.windows)?);
+        }
+        detectors.push(DetectorScores::new(name.clone(), &scored));
+    }
+    let best = detectors.iter().max_by(|a, b| a.standard.total_cmp(&b.standard)).context("no detector to run")?;
+    let windows = corpus.iter().map(|s| s.windows.len()).sum();
+    let report = BenchReport {
+        corpus: dir.clone(),
+        series: corpus.len(),
+        windows,
+        protocol: "NAB v1.1 rules: each series streamed in time order (no look-ahead), the first min(15%, 750) \
+                   rows as probationary warm-up and unscored; one threshold per profile optimised over the \
+                   corpus; normalised so that null = 0 and perfect = 100"
+            .into(),
+        best: best.name.clone(),
+        standard: best.standard,
+        reward_low_fp: best.reward_low_fp,
+        reward_low_fn: best.reward_low_fn,
+        detectors,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    let mut out = format!(
+        "NAB on {} ({} series, {} windows)\n{}\n\n{:<34} {:>9} {:>9} {:>9}   {:>9} {:>7} {:>5}\n",
+        dir.display(),
+        report.series,
+        report.windows,
+        report.protocol,
+        "detector",
+        "standard",
+        "low FP",
+        "low FN",
+        "threshold",
+        "windows",
+        "FPs"
+    );
+    for d in &report.detectors {
+        let std = &d.profiles[0];
+        writeln!(
+            out,
+            "{:<34} {:>9.1} {:>9.1} {:>9.1}   {:>9.4} {:>3}/{:<3} {:>5}",
+            d.name,
+            d.standard,
+            d.reward_low_fp,
+            d.reward_low_fn,
+            std.threshold,
+            std.total.detected,
+            std.total.detected + std.total.missed,
+            std.total.false_positives
+        )?;
+    }
+    out.push_str("\nPublished scoreboard (NAB README, whole 58-file corpus; not the same series):\n");
+    for (name, s) in SCOREBOARD {
+        writeln!(out, "{:<34} {:>9.1} {:>9.1} {:>9.1}", name, s[0], s[1], s[2])?;
+    }
+    writeln!(out, "\nbest: {} (standard {:.1})", report.best, report.standard)?;
+    emit(&out)
+}
+
+/// What `nab-score --json` prints.
+#[derive(Debug, Serialize)]
+struct ScoreReport {
+    windows_file: PathBuf,
+    detectors: Vec<DetectorScores>,
+    /// Result files whose series the windows file does not list (not scored).
+    unlisted: Vec<PathBuf>,
+}
+
+pub(crate) fn run_score(args: &NabScoreArgs) -> Result<()> {
+    let windows = read_windows(&args.windows)?;
+    let results = read_results(&args.results, &windows)?;
+    let mut report = ScoreReport { windows_file: args.windows.clone(), detectors: Vec::new(), unlisted: Vec::new() };
+    for r in results {
+        report.detectors.push(DetectorScores::new(r.detector, &r.series));
+        report.unlisted.extend(r.unlisted);
+    }
+    if args.json {
+        return print_json(&report);
+    }
+    let mut out = format!(
+        "{} series scored ({} windows file)\n{:<30} {:>9} {:>9} {:>9}\n",
+        windows.len(),
+        args.windows.display(),
+        "detector",
+        "standard",
+        "low FP",
+        "low FN"
+    );
+    for d in &report.detectors {
+        writeln!(out, "{:<30} {:>9.2} {:>9.2} {:>9.2}", d.name, d.standard, d.reward_low_fp, d.reward_low_fn)?;
+        for p in &d.profiles {
+            writeln!(
+                out,
+                "  {:<14} threshold {:.6}  raw {:.4}  windows {}/{}  false positives {}",
+                p.profile,
+                p.threshold,
+                p.total.score,
+                p.total.detected,
+                p.total.detected + p.total.missed,
+                p.total.false_positives
+            )?;
+        }
+    }
+    if !report.unlisted.is_empty() {
+        writeln!(out, "{} result files not in the windows file were left out", report.unlisted.len())?;
+    }
+    emit(&out)
+}

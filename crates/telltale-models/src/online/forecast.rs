@@ -1,0 +1,146 @@
+//! An autoregressive forecaster fitted by recursive least squares (RLS) with
+//! a forgetting factor: each reading is predicted from the `lags` before it
+//! (standardised with the warm-up's mean and deviation), the absolute error is
+//! the raw score, then the weights take one RLS step on the reading. With
+//! `learn` off the weights freeze when the warm-up ends: the same model
+//! without online learning, to measure what learning as data arrives gains.
+
+use serde::{Deserialize, Serialize};
+
+use crate::online::Online;
+
+/// Forecaster settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// Past readings the forecast reads.
+    pub lags: usize,
+    /// RLS forgetting factor in [0.9, 1] (1: remember everything).
+    pub forgetting: f64,
+    /// Keep learning after the warm-up.
+    pub learn: bool,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        ForecastConfig { lags: 8, forgetting: 0.999, learn: true }
+    }
+}
+
+/// The streaming forecaster.
+#[derive(Debug, Clone)]
+pub struct Forecast {
+    cfg: ForecastConfig,
+    warmup: usize,
+    seen: Vec<f64>,
+    scale: Option<(f64, f64)>,
+    lags: std::collections::VecDeque<f64>,
+    w: Vec<f64>,
+    p: Vec<f64>,
+    n: usize,
+}
+
+impl Forecast {
+    /// A fresh forecaster whose scaling comes from the first `warmup` readings.
+    pub fn new(cfg: ForecastConfig, warmup: usize) -> Forecast {
+        let d = cfg.lags + 1;
+        let mut p = vec![0.0; d * d];
+        for i in 0..d {
+            p[i * d + i] = 1e3;
+        }
+        Forecast {
+            warmup: warmup.max(cfg.lags + 2),
+            seen: Vec::new(),
+            scale: None,
+            lags: std::collections::VecDeque::with_capacity(cfg.lags + 1),
+            w: vec![0.0; d],
+            p,
+            n: 0,
+            cfg,
+        }
+    }
+
+    /// Inputs: the lags, newest first, and a bias of 1.
+    fn inputs(&self) -> Vec<f64> {
+        self.lags.iter().rev().copied().chain(std::iter::once(1.0)).collect()
+    }
+
+    /// One RLS step towards predicting `y` from `x`.
+    fn learn(&mut self, x: &[f64], y: f64) {
+        let d = x.len();
+        let lambda = self.cfg.forgetting;
+        let px: Vec<f64> = (0..d).map(|i| (0..d).map(|j| self.p[i * d + j] * x[j]).sum()).collect();
+        let denom = lambda + x.iter().zip(&px).map(|(a, b)| a * b).sum::<f64>();
+        let err = y - self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+        for i in 0..d {
+            self.w[i] += px[i] / denom * err;
+        }
+        for i in 0..d {
+            for j in 0..d {
+                self.p[i * d + j] = (self.p[i * d + j] - px[i] * px[j] / denom) / lambda;
+            }
+        }
+    }
+}
+
+impl Online for Forecast {
+    fn update(&mut self, raw: f64) -> f64 {
+        self.n += 1;
+        let (mean, std) = match self.scale {
+            Some(s) => s,
+            None => {
+                self.seen.push(raw);
+                let n = self.seen.len() as f64;
+                let mean = self.seen.iter().sum::<f64>() / n;
+                let var = self.seen.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                let s = (mean, var.sqrt().max(1e-9));
+                if self.seen.len() >= self.warmup {
+                    self.scale = Some(s);
+                    self.seen = Vec::new();
+                }
+                s
+            }
+        };
+        let x = (raw - mean) / std;
+        let mut score = 0.0;
+        if self.lags.len() == self.cfg.lags {
+            let inputs = self.inputs();
+            let forecast: f64 = self.w.iter().zip(&inputs).map(|(a, b)| a * b).sum();
+            if self.n > self.warmup {
+                score = (x - forecast).abs();
+            }
+            if self.cfg.learn || self.n <= self.warmup {
+                self.learn(&inputs, x);
+            }
+        }
+        self.lags.push_back(x);
+        if self.lags.len() > self.cfg.lags {
+            self.lags.pop_front();
+        }
+        score
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_an_ar_process_and_flags_a_break() {
+        // x_t = 1.6 x_{t-1} − 0.8 x_{t-2} + small noise: RLS finds it.
+        let mut f = Forecast::new(ForecastConfig { lags: 2, forgetting: 1.0, learn: true }, 200);
+        let (mut a, mut b) = (1.0, 0.0);
+        let mut errors = Vec::new();
+        for i in 0..600 {
+            let noise = 0.01 * (((i * 7919) % 17) as f64 / 17.0 - 0.5);
+            let x = 1.6 * a - 0.8 * b + noise;
+            b = a;
+            a = x;
+            errors.push(f.update(x));
+        }
+        let late: f64 = errors[500..].iter().sum::<f64>() / 100.0;
+        assert!(late < 0.05, "{late}");
+        let jump = f.update(a + 5.0);
+        assert!(jump > 20.0 * late, "{jump} vs {late}");
+    }
+}

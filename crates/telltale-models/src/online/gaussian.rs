@@ -1,0 +1,42 @@
+//! NAB's windowed Gaussian baseline: the absolute z-score of a reading
+//! against the mean and standard deviation of the trailing window.
+
+use serde::{Deserialize, Serialize};
+
+use crate::online::{Online, Trailing};
+
+/// Windowed Gaussian settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GaussianConfig {
+    /// Readings in the trailing window.
+    pub window: usize,
+}
+
+impl Default for GaussianConfig {
+    fn default() -> Self {
+        GaussianConfig { window: 6400 }
+    }
+}
+
+/// The streaming detector.
+#[derive(Debug, Clone)]
+pub struct Gaussian {
+    past: Trailing,
+}
+
+impl Gaussian {
+    /// A fresh detector.
+    pub fn new(cfg: GaussianConfig) -> Gaussian {
+        Gaussian { past: Trailing::new(cfg.window.max(2)) }
+    }
+}
+
+impl Online for Gaussian {
+    fn update(&mut self, x: f64) -> f64 {
+        let std = self.past.std();
+        let score = if self.past.len() < 2 || std == 0.0 { 0.0 } else { (x - self.past.mean()).abs() / std };
+        self.past.push(x);
+        score
+    }
+}

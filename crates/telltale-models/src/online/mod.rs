@@ -1,0 +1,198 @@
+//! Streaming detectors for single series (NAB-style): each reading is scored
+//! from the past alone, as it arrives, then folded into the detector's state.
+//!
+//! - [`persist::Persist`]: ADTK's PersistAD: deviation from the median (or
+//!   mean) of the preceding window, in units of the deviations' inter-quartile
+//!   range.
+//! - [`gaussian::Gaussian`]: NAB's windowed Gaussian baseline: the z-score
+//!   against the mean and deviation of a trailing window.
+//! - [`forecast::Forecast`]: an autoregressive forecaster fitted by recursive
+//!   least squares; with `learn` on it keeps learning as readings arrive
+//!   (online learning), off it is frozen once the warm-up ends.
+//!
+//! Raw scores become NAB anomaly scores in `[0, 1]` through the anomaly
+//! likelihood ([`likelihood::Likelihood`]: the short-term mean of raw scores
+//! against their long-term distribution, as Numenta's detector does) and a
+//! quiet period after each new high ([`Quiet`]), so that one anomaly is one
+//! detection.
+
+pub mod forecast;
+pub mod gaussian;
+pub mod likelihood;
+pub mod persist;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A detector that scores each reading from the past, then learns from it.
+pub trait Online {
+    /// The raw anomaly score of `x` (larger is more anomalous), after which
+    /// `x` joins the detector's history.
+    fn update(&mut self, x: f64) -> f64;
+}
+
+/// A streaming detector and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum OnlineSpec {
+    /// ADTK's PersistAD.
+    Persist(persist::PersistConfig),
+    /// NAB's windowed Gaussian.
+    Gaussian(gaussian::GaussianConfig),
+    /// Autoregressive forecaster, recursive least squares.
+    Forecast(forecast::ForecastConfig),
+}
+
+impl OnlineSpec {
+    /// A short name for tables.
+    pub fn name(&self) -> String {
+        match self {
+            OnlineSpec::Persist(c) => format!("persist(w={}, {})", c.window, c.agg.name()),
+            OnlineSpec::Gaussian(c) => format!("windowed-gaussian(w={})", c.window),
+            OnlineSpec::Forecast(c) => {
+                format!("ar-forecast(p={}, {})", c.lags, if c.learn { "online" } else { "frozen" })
+            }
+        }
+    }
+
+    /// Checks the settings; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |field: &str, v: usize| {
+            if v == 0 { Err(Error::config(field, "must be at least 1")) } else { Ok(()) }
+        };
+        match self {
+            OnlineSpec::Persist(c) => positive("persist.window", c.window),
+            OnlineSpec::Gaussian(c) => positive("gaussian.window", c.window),
+            OnlineSpec::Forecast(c) => {
+                positive("forecast.lags", c.lags)?;
+                if !(0.9..=1.0).contains(&c.forgetting) {
+                    return Err(Error::config("forecast.forgetting", "must be in [0.9, 1]"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A fresh detector; `warmup` readings come before the first scored one.
+    pub fn build(&self, warmup: usize) -> Box<dyn Online> {
+        match self {
+            OnlineSpec::Persist(c) => Box::new(persist::Persist::new(c.clone(), warmup)),
+            OnlineSpec::Gaussian(c) => Box::new(gaussian::Gaussian::new(c.clone())),
+            OnlineSpec::Forecast(c) => Box::new(forecast::Forecast::new(c.clone(), warmup)),
+        }
+    }
+}
+
+/// After a score reaches a new high over the last `span` readings, lower
+/// scores are quiet until `span` readings have passed: one anomaly, one
+/// detection at its start (NAB rewards the earliest and punishes the rest).
+#[derive(Debug, Clone)]
+pub struct Quiet {
+    span: usize,
+    recent: std::collections::VecDeque<f64>,
+}
+
+impl Quiet {
+    /// A filter remembering `span` readings.
+    pub fn new(span: usize) -> Quiet {
+        Quiet { span, recent: std::collections::VecDeque::with_capacity(span + 1) }
+    }
+
+    /// `score` when it beats every score of the last `span` readings, else 0.
+    pub fn filter(&mut self, score: f64) -> f64 {
+        let high = self.recent.iter().all(|&r| score > r);
+        self.recent.push_back(score);
+        if self.recent.len() > self.span {
+            self.recent.pop_front();
+        }
+        if high { score } else { 0.0 }
+    }
+}
+
+/// Settings of the whole streaming scorer: detector, likelihood, quiet period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamScorer {
+    /// The detector.
+    pub detector: OnlineSpec,
+    /// Anomaly likelihood settings (none: raw scores squashed to `[0, 1)`).
+    pub likelihood: Option<likelihood::LikelihoodConfig>,
+    /// Quiet period after a new high, as a share of the warm-up length (0: off).
+    pub quiet: f64,
+}
+
+impl StreamScorer {
+    /// Scores a series in time order; the first `warmup` readings only teach
+    /// the detector. Scores are in `[0, 1]`.
+    pub fn score(&self, values: &[f64], warmup: usize) -> Vec<f64> {
+        let mut det = self.detector.build(warmup);
+        let mut lik = self.likelihood.as_ref().map(|c| likelihood::Likelihood::new(c.clone()));
+        let span = (self.quiet * warmup as f64).round() as usize;
+        let mut quiet = (span > 0).then(|| Quiet::new(span));
+        values
+            .iter()
+            .map(|&x| {
+                let raw = det.update(x);
+                let raw = if raw.is_finite() { raw.max(0.0) } else { 0.0 };
+                let s = match lik.as_mut() {
+                    Some(l) => l.update(raw),
+                    None => raw / (1.0 + raw),
+                };
+                match quiet.as_mut() {
+                    Some(q) => q.filter(s),
+                    None => s,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A trailing window of readings with its running sum and sum of squares.
+#[derive(Debug, Clone)]
+pub(crate) struct Trailing {
+    cap: usize,
+    values: std::collections::VecDeque<f64>,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl Trailing {
+    pub(crate) fn new(cap: usize) -> Trailing {
+        Trailing { cap, values: std::collections::VecDeque::with_capacity(cap + 1), sum: 0.0, sum_sq: 0.0 }
+    }
+
+    pub(crate) fn push(&mut self, x: f64) {
+        self.values.push_back(x);
+        self.sum += x;
+        self.sum_sq += x * x;
+        if self.values.len() > self.cap
+            && let Some(old) = self.values.pop_front()
+        {
+            self.sum -= old;
+            self.sum_sq -= old * old;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub(crate) fn mean(&self) -> f64 {
+        if self.values.is_empty() { 0.0 } else { self.sum / self.values.len() as f64 }
+    }
+
+    /// Population standard deviation (0 for fewer than two readings).
+    pub(crate) fn std(&self) -> f64 {
+        let n = self.values.len() as f64;
+        if n < 2.0 {
+            return 0.0;
+        }
+        let m = self.sum / n;
+        (self.sum_sq / n - m * m).max(0.0).sqrt()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &f64> {
+        self.values.iter()
+    }
+}
