@@ -95,7 +95,7 @@ fn data_dir(sub: &str) -> PathBuf {
 /// Scores every series with one detector, in time order, the probationary
 /// period as warm-up.
 fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
-    scorer.score(&series.values, probationary_length(series.values.len()))
+    scorer.score(&series.values, probationary_length(series.values.len()), series.step_s())
 }
 
 pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {

@@ -26,6 +26,26 @@ pub struct NabSeries {
     pub windows: Vec<(i64, i64)>,
 }
 
+impl NabSeries {
+    /// The most common step between readings, in seconds (0 for one row).
+    pub fn step_s(&self) -> f64 {
+        let mut steps: Vec<i64> = self.timestamps.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).collect();
+        if steps.is_empty() {
+            return 0.0;
+        }
+        steps.sort_unstable();
+        let (mut best, mut best_n, mut i) = (steps[0], 0, 0);
+        while i < steps.len() {
+            let j = i + steps[i..].iter().take_while(|&&s| s == steps[i]).count();
+            if j - i > best_n {
+                (best, best_n) = (steps[i], j - i);
+            }
+            i = j;
+        }
+        best as f64 / 1000.0
+    }
+}
+
 /// Reads the windows file into a map from corpus key to windows.
 pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(i64, i64)>>> {
     Ok(Intervals::read_all(path)?.into_iter().map(|iv| (iv.key, iv.spans)).collect())

@@ -1,7 +1,7 @@
 //! An autoregressive forecaster fitted by recursive least squares (RLS) with
 //! a forgetting factor: each reading is predicted from the `lags` before it
 //! (standardised with the warm-up's mean and deviation), the absolute error is
-//! the raw score, then the weights take one RLS step on the reading. With
+//! the raw score (warm-up readings score too, in-sample), then the weights take one RLS step on the reading. With
 //! `learn` off the weights freeze when the warm-up ends: the same model
 //! without online learning, to measure what learning as data arrives gains.
 
@@ -19,11 +19,15 @@ pub struct ForecastConfig {
     pub forgetting: f64,
     /// Keep learning after the warm-up.
     pub learn: bool,
+    /// Seasons in seconds (e.g. 86400 for a day): the readings one season
+    /// back (and their neighbours) are inputs too. Seasons shorter than
+    /// `lags` steps or longer than a quarter of the warm-up are dropped.
+    pub seasons_s: Vec<f64>,
 }
 
 impl Default for ForecastConfig {
     fn default() -> Self {
-        ForecastConfig { lags: 8, forgetting: 0.999, learn: true }
+        ForecastConfig { lags: 8, forgetting: 0.999, learn: true, seasons_s: Vec::new() }
     }
 }
 
@@ -35,15 +39,28 @@ pub struct Forecast {
     seen: Vec<f64>,
     scale: Option<(f64, f64)>,
     lags: std::collections::VecDeque<f64>,
+    /// Season lengths in readings.
+    periods: Vec<usize>,
+    /// Readings kept: enough for the longest season.
+    keep: usize,
     w: Vec<f64>,
     p: Vec<f64>,
     n: usize,
 }
 
 impl Forecast {
-    /// A fresh forecaster whose scaling comes from the first `warmup` readings.
-    pub fn new(cfg: ForecastConfig, warmup: usize) -> Forecast {
-        let d = cfg.lags + 1;
+    /// A fresh forecaster whose scaling comes from the first `warmup`
+    /// readings, `step_s` seconds apart.
+    pub fn new(cfg: ForecastConfig, warmup: usize, step_s: f64) -> Forecast {
+        let periods: Vec<usize> = cfg
+            .seasons_s
+            .iter()
+            .filter(|_| step_s > 0.0)
+            .map(|s| (s / step_s).round() as usize)
+            .filter(|&p| p > cfg.lags && p + 1 <= warmup / 4)
+            .collect();
+        let keep = periods.iter().map(|p| p + 2).max().unwrap_or(0).max(cfg.lags);
+        let d = cfg.lags + 3 * periods.len() + 1;
         let mut p = vec![0.0; d * d];
         for i in 0..d {
             p[i * d + i] = 1e3;
@@ -52,7 +69,9 @@ impl Forecast {
             warmup: warmup.max(cfg.lags + 2),
             seen: Vec::new(),
             scale: None,
-            lags: std::collections::VecDeque::with_capacity(cfg.lags + 1),
+            lags: std::collections::VecDeque::with_capacity(keep + 1),
+            periods,
+            keep,
             w: vec![0.0; d],
             p,
             n: 0,
@@ -60,9 +79,17 @@ impl Forecast {
         }
     }
 
-    /// Inputs: the lags, newest first, and a bias of 1.
+    /// Inputs: the lags (newest first), the readings one season back (and
+    /// either side), and a bias of 1.
     fn inputs(&self) -> Vec<f64> {
-        self.lags.iter().rev().copied().chain(std::iter::once(1.0)).collect()
+        let n = self.lags.len();
+        let back = |k: usize| self.lags[n - k];
+        let mut x: Vec<f64> = (1..=self.cfg.lags).map(back).collect();
+        for &p in &self.periods {
+            x.extend([back(p - 1), back(p), back(p + 1)]);
+        }
+        x.push(1.0);
+        x
     }
 
     /// One RLS step towards predicting `y` from `x`.
@@ -103,18 +130,16 @@ impl Online for Forecast {
         };
         let x = (raw - mean) / std;
         let mut score = 0.0;
-        if self.lags.len() == self.cfg.lags {
+        if self.lags.len() == self.keep {
             let inputs = self.inputs();
             let forecast: f64 = self.w.iter().zip(&inputs).map(|(a, b)| a * b).sum();
-            if self.n > self.warmup {
-                score = (x - forecast).abs();
-            }
+            score = (x - forecast).abs();
             if self.cfg.learn || self.n <= self.warmup {
                 self.learn(&inputs, x);
             }
         }
         self.lags.push_back(x);
-        if self.lags.len() > self.cfg.lags {
+        if self.lags.len() > self.keep {
             self.lags.pop_front();
         }
         score
@@ -128,7 +153,7 @@ mod tests {
     #[test]
     fn learns_an_ar_process_and_flags_a_break() {
         // x_t = 1.6 x_{t-1} − 0.8 x_{t-2} + small noise: RLS finds it.
-        let mut f = Forecast::new(ForecastConfig { lags: 2, forgetting: 1.0, learn: true }, 200);
+        let mut f = Forecast::new(ForecastConfig { lags: 2, forgetting: 1.0, learn: true, seasons_s: vec![] }, 200, 1.0);
         let (mut a, mut b) = (1.0, 0.0);
         let mut errors = Vec::new();
         for i in 0..600 {

@@ -74,12 +74,13 @@ impl OnlineSpec {
         }
     }
 
-    /// A fresh detector; `warmup` readings come before the first scored one.
-    pub fn build(&self, warmup: usize) -> Box<dyn Online> {
+    /// A fresh detector; `warmup` readings come before the first scored one,
+    /// readings come `step_s` seconds apart.
+    pub fn build(&self, warmup: usize, step_s: f64) -> Box<dyn Online> {
         match self {
             OnlineSpec::Persist(c) => Box::new(persist::Persist::new(c.clone(), warmup)),
             OnlineSpec::Gaussian(c) => Box::new(gaussian::Gaussian::new(c.clone())),
-            OnlineSpec::Forecast(c) => Box::new(forecast::Forecast::new(c.clone(), warmup)),
+            OnlineSpec::Forecast(c) => Box::new(forecast::Forecast::new(c.clone(), warmup, step_s)),
         }
     }
 }
@@ -123,10 +124,10 @@ pub struct StreamScorer {
 }
 
 impl StreamScorer {
-    /// Scores a series in time order; the first `warmup` readings only teach
-    /// the detector. Scores are in `[0, 1]`.
-    pub fn score(&self, values: &[f64], warmup: usize) -> Vec<f64> {
-        let mut det = self.detector.build(warmup);
+    /// Scores a series in time order, readings `step_s` seconds apart; the
+    /// first `warmup` readings are the detector's warm-up. Scores are in `[0, 1]`.
+    pub fn score(&self, values: &[f64], warmup: usize, step_s: f64) -> Vec<f64> {
+        let mut det = self.detector.build(warmup, step_s);
         let mut lik = self.likelihood.as_ref().map(|c| likelihood::Likelihood::new(c.clone()));
         let span = (self.quiet * warmup as f64).round() as usize;
         let mut quiet = (span > 0).then(|| Quiet::new(span));

@@ -56,6 +56,7 @@ pub struct Persist {
     past: Trailing,
     warmup: usize,
     deviations: Vec<f64>,
+    fitted: usize,
     quartiles: Option<(f64, f64)>,
 }
 
@@ -63,7 +64,7 @@ impl Persist {
     /// A fresh detector that fits its quartiles on the first `warmup` deviations.
     pub fn new(cfg: PersistConfig, warmup: usize) -> Persist {
         let past = Trailing::new(cfg.window.max(1));
-        Persist { cfg, past, warmup: warmup.max(4), deviations: Vec::new(), quartiles: None }
+        Persist { cfg, past, warmup: warmup.max(4), deviations: Vec::new(), fitted: 0, quartiles: None }
     }
 
     fn aggregate(&self) -> f64 {
@@ -93,20 +94,27 @@ impl Online for Persist {
             0.0
         } else {
             let d = x - self.aggregate();
+            // During the warm-up the quartiles are refitted on the deviations
+            // so far (every 16), so that warm-up readings score too.
+            if self.fitted < self.warmup {
+                self.deviations.push(d);
+                if self.deviations.len() >= 4 && (self.deviations.len() % 16 == 4 || self.deviations.len() >= self.warmup)
+                {
+                    let mut v = self.deviations.clone();
+                    v.sort_by(f64::total_cmp);
+                    self.quartiles = Some((quantile(&v, 0.25), quantile(&v, 0.75)));
+                }
+                self.fitted = self.deviations.len();
+                if self.fitted >= self.warmup {
+                    self.deviations = Vec::new();
+                }
+            }
             match self.quartiles {
                 Some((q1, q3)) => {
                     let iqr = (q3 - q1).max(1e-9 * (q1.abs() + q3.abs()).max(1e-12));
                     ((d - q3) / iqr).max((q1 - d) / iqr).max(0.0)
                 }
-                None => {
-                    self.deviations.push(d);
-                    if self.deviations.len() >= self.warmup {
-                        let mut v = std::mem::take(&mut self.deviations);
-                        v.sort_by(f64::total_cmp);
-                        self.quartiles = Some((quantile(&v, 0.25), quantile(&v, 0.75)));
-                    }
-                    0.0
-                }
+                None => 0.0,
             }
         };
         self.past.push(x);
