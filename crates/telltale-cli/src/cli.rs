@@ -249,8 +249,8 @@ pub(crate) struct BenchSkabArgs {
     pub models: Vec<String>,
 
     /// Device for the networks.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod presets;
 pub mod samples;
 pub mod score;
+pub mod skab;
 pub mod train;
 pub mod tune;
 

@@ -153,7 +153,8 @@ mod tests {
     #[test]
     fn learns_an_ar_process_and_flags_a_break() {
         // x_t = 1.6 x_{t-1} − 0.8 x_{t-2} + small noise: RLS finds it.
-        let mut f = Forecast::new(ForecastConfig { lags: 2, forgetting: 1.0, learn: true, seasons_s: vec![] }, 200, 1.0);
+        let mut f =
+            Forecast::new(ForecastConfig { lags: 2, forgetting: 1.0, learn: true, seasons_s: vec![] }, 200, 1.0);
         let (mut a, mut b) = (1.0, 0.0);
         let mut errors = Vec::new();
         for i in 0..600 {

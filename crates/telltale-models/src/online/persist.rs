@@ -98,7 +98,8 @@ impl Online for Persist {
             // so far (every 16), so that warm-up readings score too.
             if self.fitted < self.warmup {
                 self.deviations.push(d);
-                if self.deviations.len() >= 4 && (self.deviations.len() % 16 == 4 || self.deviations.len() >= self.warmup)
+                if self.deviations.len() >= 4
+                    && (self.deviations.len() % 16 == 4 || self.deviations.len() >= self.warmup)
                 {
                     let mut v = self.deviations.clone();
                     v.sort_by(f64::total_cmp);
