@@ -61,7 +61,7 @@ pub(crate) fn run_detect(args: &DetectArgs) -> Result<()> {
         .collect();
     let threshold_value = match threshold {
         telltale_core::Threshold::Static { value } => Some(value),
-        telltale_core::Threshold::Sliding(_) => None,
+        _ => None,
     };
     if let Some(out) = &args.out {
         let mut csv = String::from("window,first_line,last_line,start,end,score,threshold,flag,label,top_sensors\n");

@@ -46,6 +46,7 @@ pub mod scaler;
 pub mod split;
 pub mod synthetic;
 pub mod table;
+pub mod telemanom;
 pub mod threshold;
 pub mod timestamp;
 pub mod window;

@@ -6,6 +6,12 @@
 //!   (numpy's default linear interpolation); needs no labels.
 //! - [`ThresholdSpec::Pot`]: peaks over threshold on validation scores
 //!   (extreme value theory, see [`crate::evt`]); needs no labels.
+//! - [`ThresholdSpec::Spot`]: streaming POT (SPOT, Siffer et al. 2017),
+//!   calibrated on validation scores, then updated by every normal score of
+//!   the stream; with `depth` > 0 it is DSPOT (on the deviation from the mean
+//!   of the last `depth` normal scores, for drifting streams). No labels.
+//! - [`ThresholdSpec::Telemanom`]: NASA telemanom's non-parametric dynamic
+//!   threshold on exponentially smoothed scores, with its pruning. No labels.
 //! - [`ThresholdSpec::SlidingKSigma`]: seed 002's rule, a value is anomalous
 //!   when it leaves `centre ± k·(std + ε)`, with mean and population std of
 //!   the last `window` values and the centre their mean (or a forecast).
@@ -13,6 +19,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::telemanom::Telemanom;
 
 /// How to choose a threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,10 +46,22 @@ pub enum ThresholdSpec {
         /// Probability that a normal score exceeds the threshold (e.g. 1e-3).
         risk: f64,
     },
+    /// Streaming POT: SPOT (`depth` 0) or DSPOT (`depth` > 0), calibrated on the validation scores.
+    Spot {
+        /// Quantile of the initial threshold, in `(0, 1)`.
+        level: f64,
+        /// Probability that a normal score exceeds the threshold.
+        risk: f64,
+        /// DSPOT's depth: scores are judged against the mean of this many recent normal ones (0: SPOT).
+        #[serde(default)]
+        depth: usize,
+    },
+    /// telemanom's dynamic threshold on the scores themselves.
+    Telemanom(crate::telemanom::Telemanom),
 }
 
 /// A threshold ready to flag scores.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Threshold {
     /// One value for every score.
@@ -51,6 +71,19 @@ pub enum Threshold {
     },
     /// A band that moves with the recent scores.
     Sliding(SlidingKSigma),
+    /// SPOT / DSPOT, with the calibration scores it starts every stream from.
+    Spot {
+        /// The POT settings.
+        level: f64,
+        /// Probability that a normal score exceeds the threshold.
+        risk: f64,
+        /// DSPOT's depth (0: SPOT).
+        depth: usize,
+        /// Validation scores the stream's threshold is calibrated on.
+        calibration: Vec<f64>,
+    },
+    /// telemanom's dynamic threshold.
+    Telemanom(crate::telemanom::Telemanom),
 }
 
 impl ThresholdSpec {
@@ -64,17 +97,25 @@ impl ThresholdSpec {
                 Err(Error::invalid("threshold q", format!("{q} is not a percentile in [0, 100]")))
             }
             ThresholdSpec::SlidingKSigma(s) => s.validate(),
-            ThresholdSpec::Pot { level, risk } if !(level > 0.0 && level < 1.0 && risk > 0.0 && risk < 1.0 - level) => {
+            ThresholdSpec::Pot { level, risk } | ThresholdSpec::Spot { level, risk, .. }
+                if !(level > 0.0 && level < 1.0 && risk > 0.0 && risk < 1.0 - level) =>
+            {
                 Err(Error::invalid(
                     "threshold level/risk",
                     format!("need 0 < level < 1 and 0 < risk < 1 − level; got {level}, {risk}"),
                 ))
             }
+            ThresholdSpec::Telemanom(t) => t.validate(),
             _ => Ok(()),
         }
     }
 
-    /// Fits the threshold; [`ThresholdSpec::Percentile`] and [`ThresholdSpec::Pot`] read the scores.
+    /// True when fitting reads validation scores.
+    pub fn needs_scores(&self) -> bool {
+        matches!(self, ThresholdSpec::Percentile { .. } | ThresholdSpec::Pot { .. } | ThresholdSpec::Spot { .. })
+    }
+
+    /// Fits the threshold; percentile, POT and SPOT read the scores.
     pub fn fit(&self, validation_scores: &[f64]) -> Result<Threshold> {
         self.validate()?;
         Ok(match *self {
@@ -84,8 +125,27 @@ impl ThresholdSpec {
             ThresholdSpec::Pot { level, risk } => {
                 Threshold::Static { value: crate::evt::Pot { level, risk }.fit(validation_scores)?.z }
             }
+            ThresholdSpec::Spot { level, risk, depth } => {
+                let calibration: Vec<f64> = validation_scores.iter().copied().filter(|v| v.is_finite()).collect();
+                // Calibrate once now, so that a bad calibration fails here and not on the first stream.
+                drop(spot_stream(level, risk, depth, &calibration)?);
+                Threshold::Spot { level, risk, depth, calibration }
+            }
+            ThresholdSpec::Telemanom(t) => Threshold::Telemanom(t),
         })
     }
+}
+
+/// A SPOT or DSPOT detector calibrated on `calibration`.
+fn spot_stream(level: f64, risk: f64, depth: usize, calibration: &[f64]) -> Result<Box<dyn FnMut(f64) -> bool>> {
+    let pot = crate::evt::Pot { level, risk };
+    Ok(if depth == 0 {
+        let mut s = crate::evt::Spot::new(pot, calibration)?;
+        Box::new(move |x| s.step(x) == crate::evt::Verdict::Alarm)
+    } else {
+        let mut s = crate::evt::Dspot::new(pot, depth, calibration)?;
+        Box::new(move |x| s.step(x) == crate::evt::Verdict::Alarm)
+    })
 }
 
 impl Threshold {
@@ -95,6 +155,14 @@ impl Threshold {
         match self {
             Threshold::Static { value } => scores.iter().map(|s| s >= value).collect(),
             Threshold::Sliding(s) => s.flags(scores, None),
+            Threshold::Spot { level, risk, depth, calibration } => {
+                match spot_stream(*level, *risk, *depth, calibration) {
+                    Ok(mut alarm) => scores.iter().map(|&s| alarm(s)).collect(),
+                    // Fitted thresholds were calibrated once already: only a hand-edited model file lands here.
+                    Err(_) => vec![false; scores.len()],
+                }
+            }
+            Threshold::Telemanom(t) => t.flags(scores),
         }
     }
 }
@@ -293,5 +361,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn spot_dspot_and_telemanom_from_config() {
+        // A calibration stream of exponential-like scores, then a test stream with two spikes.
+        // Exponential quantiles in a scrambled order (an i.i.d.-looking stream).
+        let calibration: Vec<f64> = (0..2000).map(|i| -((((i * 7919) % 2000) as f64 + 0.5) / 2000.0).ln()).collect();
+        let mut test: Vec<f64> = (0..500).map(|i| 0.2 + 0.6 * ((i * 37) % 100) as f64 / 100.0).collect();
+        test[100] = 40.0;
+        test[400] = 60.0;
+        for text in [
+            r#"kind = "spot"
+level = 0.98
+risk = 1e-4"#,
+            r#"kind = "spot"
+level = 0.98
+risk = 1e-4
+depth = 10"#,
+        ] {
+            let spec: ThresholdSpec = toml::from_str(text).unwrap();
+            let t = spec.fit(&calibration).unwrap();
+            let flags = t.flags(&test);
+            let flagged: Vec<usize> = flags.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
+            assert_eq!(flagged, vec![100, 400], "{text}");
+        }
+        let spec: ThresholdSpec = toml::from_str("kind = \"telemanom\"\nbatch = 50\nwindow = 400").unwrap();
+        assert!(matches!(spec, ThresholdSpec::Telemanom(Telemanom { batch: 50, window: 400, .. })));
+        let flags = spec.fit(&[]).unwrap().flags(&test);
+        assert!(flags[100] || flags[101] || flags[102], "the first spike");
+        assert!(flags[400..410].iter().any(|&f| f), "the second spike");
+        assert!(flags[200..390].iter().all(|&f| !f));
+        let err = toml::from_str::<ThresholdSpec>("kind = \"telemanom\"\nbatchh = 5").unwrap_err().to_string();
+        assert!(err.contains("batchh"), "{err}");
+        assert!(ThresholdSpec::Spot { level: 0.98, risk: 0.5, depth: 0 }.fit(&calibration).is_err());
     }
 }

@@ -105,7 +105,7 @@ pub fn evaluate(
         anomalous: c.tp + c.fn_,
         threshold: match threshold {
             Threshold::Static { value } => Some(*value),
-            Threshold::Sliding(_) => None,
+            _ => None,
         },
         flagged: c.tp + c.fp,
         tp: c.tp,

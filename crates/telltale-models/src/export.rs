@@ -280,7 +280,11 @@ pub fn affine(s: &Scaler) -> Affine {
 }
 
 /// The runtime header for `net` and `parts`.
-pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Header {
+///
+/// The runtime flags with a static or sliding threshold: SPOT and DSPOT go in
+/// as their calibrated starting threshold; telemanom's (it judges batches of
+/// scores) has no runtime form and is refused.
+pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Result<Header> {
     let score = match parts.task {
         Task::Classify => ScoreSpec::Probability,
         Task::Novelty => ScoreSpec::Reconstruction,
@@ -289,8 +293,18 @@ pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Header {
     let threshold = match parts.threshold {
         Threshold::Static { value } => ThresholdSpec::Static { value: *value },
         Threshold::Sliding(s) => ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps },
+        Threshold::Spot { level, risk, depth: 0, calibration } => {
+            ThresholdSpec::Static { value: telltale_core::evt::Pot { level: *level, risk: *risk }.fit(calibration)?.z }
+        }
+        Threshold::Spot { .. } | Threshold::Telemanom(_) => {
+            return Err(Error::Data(
+                "export: the runtime file carries static, sliding or SPOT thresholds; DSPOT and telemanom \
+                 judge the stream as a whole (detect and evaluate apply them)"
+                    .into(),
+            ));
+        }
     };
-    Header {
+    Ok(Header {
         format: format::FORMAT.to_owned(),
         version: format::VERSION,
         producer: format!("telltale {}", env!("CARGO_PKG_VERSION")),
@@ -305,7 +319,7 @@ pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Header {
         threshold,
         layers,
         info: parts.info.clone(),
-    }
+    })
 }
 
 /// The model file's bytes (`f32` weights).
@@ -316,12 +330,16 @@ pub fn to_bytes(net: &Net, parts: &HeaderParts<'_>) -> Result<Vec<u8>> {
 /// The model file's bytes; `int8` stores weight matrices as `i8` with per-column scales.
 pub fn to_bytes_with(net: &Net, parts: &HeaderParts<'_>, int8: bool) -> Result<Vec<u8>> {
     let e = export_net(net, &parts.dims);
-    let header = header(parts, e.layers);
+    let header = header(parts, e.layers)?;
     format::to_bytes_with(&header, &e.tensors, int8).map_err(|err| Error::Data(format!("export: {err}")))
 }
 
 /// `net` as a runtime model, in memory.
+/// (Only its scores are read: a threshold the runtime cannot carry becomes 0.)
 pub fn runtime_model(net: &Net, parts: &HeaderParts<'_>) -> Result<RuntimeModel> {
-    let bytes = to_bytes(net, parts)?;
+    let placeholder = Threshold::Static { value: 0.0 };
+    let portable = matches!(parts.threshold, Threshold::Static { .. } | Threshold::Sliding(_));
+    let parts = HeaderParts { threshold: if portable { parts.threshold } else { &placeholder }, ..parts.clone() };
+    let bytes = to_bytes(&net, &parts)?;
     RuntimeModel::from_bytes(&bytes).map_err(|err| Error::Data(format!("export: {err}")))
 }

@@ -115,7 +115,7 @@ impl Detector {
 }
 
 /// How scores become flags, with the forecasters' ε.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// The fitted threshold.
     pub threshold: Threshold,
@@ -138,10 +138,10 @@ pub fn fit_decision(cfg: &ExperimentConfig, task: Task, val_scores: &[f64]) -> R
             Task::Novelty => ThresholdSpec::Percentile { q: 99.0 },
         },
     };
-    if matches!(spec, ThresholdSpec::Percentile { .. } | ThresholdSpec::Pot { .. }) && val_scores.is_empty() {
+    if spec.needs_scores() && val_scores.is_empty() {
         return Err(Error::config(
             "threshold",
-            "a percentile or POT threshold needs validation windows; give the split a val part",
+            "a percentile, POT or SPOT threshold needs validation windows; give the split a val part",
         ));
     }
     let threshold = match (task, spec) {
@@ -211,10 +211,22 @@ fn protocol(cfg: &ExperimentConfig, part: &str, n: usize, decision: &Decision) -
         telltale_core::SplitSpec::Chronological { .. } => "chronological split with purge gap".to_owned(),
         telltale_core::SplitSpec::GroupHoldout { column, .. } => format!("whole levels of '{column}' held out"),
     };
-    let threshold = match decision.threshold {
+    let threshold = match &decision.threshold {
         Threshold::Static { value } => format!("score >= {value:.6}"),
         Threshold::Sliding(s) => {
             format!("score leaves its sliding mean ± {}·(std + {}) over {} windows", s.k, s.eps, s.window)
+        }
+        Threshold::Spot { level, risk, depth: 0, calibration } => {
+            format!(
+                "score above SPOT's streaming threshold (level {level}, risk {risk}, {} calibration scores)",
+                calibration.len()
+            )
+        }
+        Threshold::Spot { level, risk, depth, .. } => {
+            format!("score above DSPOT's streaming threshold (level {level}, risk {risk}, depth {depth})")
+        }
+        Threshold::Telemanom(t) => {
+            format!("smoothed score above telemanom's dynamic threshold (batches of {}, window {})", t.batch, t.window)
         }
     };
     format!("{n} {part} windows of {} ({split}); anomalous when {threshold}", cfg.data.path.display())

@@ -108,7 +108,7 @@ pub fn run_file(det: &SkabDetector, file: &SkabFile, device: &Device) -> Result<
     let spec = det.threshold.unwrap_or(ThresholdSpec::Percentile { q: 99.0 });
     let threshold = match spec.fit(&fit_scores)? {
         telltale_core::Threshold::Static { value } => value * det.margin,
-        telltale_core::Threshold::Sliding(_) => {
+        _ => {
             return Err(Error::config(
                 "threshold",
                 "SKAB's protocol takes a static threshold (fixed, percentile, pot)",
