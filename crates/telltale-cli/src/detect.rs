@@ -24,7 +24,21 @@ pub(crate) struct Detection {
     score: f64,
     flagged: bool,
     label: Option<u8>,
-    top_sensors: Vec<String>,
+    /// The sensors contributing most, with their share of the window's error.
+    top_sensors: Vec<SensorShare>,
+}
+
+/// A sensor's share of a window's error.
+#[derive(Debug, Serialize)]
+pub(crate) struct SensorShare {
+    sensor: String,
+    share: f64,
+}
+
+impl std::fmt::Display for SensorShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:.0}%", self.sensor, 100.0 * self.share)
+    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -55,7 +69,11 @@ pub(crate) fn run_detect(args: &DetectArgs) -> Result<()> {
                 score: scores.score[i],
                 flagged: flagged[i],
                 label: windows.labels().map(|l| l[i]),
-                top_sensors: scores.top_channels(i).into_iter().take(3).map(|c| names[c].clone()).collect(),
+                top_sensors: scores
+                    .top_shares(i, 3)
+                    .into_iter()
+                    .map(|(c, share)| SensorShare { sensor: names[c].clone(), share })
+                    .collect(),
             }
         })
         .collect();
@@ -78,7 +96,9 @@ pub(crate) fn run_detect(args: &DetectArgs) -> Result<()> {
                 threshold_value.map(|v| v.to_string()).unwrap_or_else(|| "sliding".into()),
                 u8::from(d.flagged),
                 d.label.map(|l| l.to_string()).unwrap_or_default(),
-                csv_field(&d.top_sensors.join(";"))
+                csv_field(
+                    &d.top_sensors.iter().map(|t| format!("{}:{:.4}", t.sensor, t.share)).collect::<Vec<_>>().join(";")
+                )
             );
         }
         std::fs::write(out, csv).with_context(|| format!("writing {}", out.display()))?;
@@ -103,8 +123,11 @@ pub(crate) fn run_detect(args: &DetectArgs) -> Result<()> {
             (Some(a), Some(b)) => format!("{a} .. {b}"),
             _ => format!("lines {}..{}", d.first_line, d.last_line),
         };
-        let sensors =
-            if d.top_sensors.is_empty() { String::new() } else { format!("  sensors: {}", d.top_sensors.join(", ")) };
+        let sensors = if d.top_sensors.is_empty() {
+            String::new()
+        } else {
+            format!("  sensors: {}", d.top_sensors.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        };
         s += &format!("  window {:>6}  {span}  score {:.4}{sensors}\n", d.window, d.score);
     }
     if hits.len() > 50 {

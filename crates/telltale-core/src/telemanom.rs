@@ -128,9 +128,7 @@ impl Telemanom {
             let mut above: Vec<bool> = ctx.iter().map(|&x| x >= eps).collect();
             self.prune_runs(ctx, &mut above);
             let first = end.saturating_sub(self.batch).max(start);
-            for i in first..end {
-                flags[i] = above[i - start];
-            }
+            flags[first..end].copy_from_slice(&above[first - start..end - start]);
             if end == e.len() {
                 break;
             }

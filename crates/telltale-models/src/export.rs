@@ -340,6 +340,6 @@ pub fn runtime_model(net: &Net, parts: &HeaderParts<'_>) -> Result<RuntimeModel>
     let placeholder = Threshold::Static { value: 0.0 };
     let portable = matches!(parts.threshold, Threshold::Static { .. } | Threshold::Sliding(_));
     let parts = HeaderParts { threshold: if portable { parts.threshold } else { &placeholder }, ..parts.clone() };
-    let bytes = to_bytes(&net, &parts)?;
+    let bytes = to_bytes(net, &parts)?;
     RuntimeModel::from_bytes(&bytes).map_err(|err| Error::Data(format!("export: {err}")))
 }

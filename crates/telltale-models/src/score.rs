@@ -44,6 +44,18 @@ impl Scores {
         order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
         order
     }
+
+    /// The `k` channels contributing most to window `i`, with their share of
+    /// the window's summed per-channel error (shares of all channels add to 1).
+    pub fn top_shares(&self, i: usize, k: usize) -> Vec<(usize, f64)> {
+        let order = self.top_channels(i);
+        if order.is_empty() {
+            return Vec::new();
+        }
+        let row = &self.per_channel[i * self.channels..(i + 1) * self.channels];
+        let total: f64 = row.iter().map(|v| v.abs()).sum();
+        order.into_iter().take(k).map(|c| (c, if total > 0.0 { row[c].abs() / total } else { 0.0 })).collect()
+    }
 }
 
 /// Windows per call to the runtime in each thread.

@@ -173,12 +173,8 @@ pub fn pool(files: &[SkabFile], results: &[FileResult]) -> Result<SkabFigures> {
         let t = if r.threshold.abs() > 0.0 { r.threshold.abs() } else { 1.0 };
         relative.extend(r.scores.iter().map(|s| if s.is_finite() { s / t } else { f64::MIN }));
         let ts = &f.timestamps[TRAIN_ROWS..];
-        let mut cp = vec![0.0; r.flags.len()];
-        for i in 1..r.flags.len() {
-            if r.flags[i] != r.flags[i - 1] {
-                cp[i] = 1.0;
-            }
-        }
+        let cp: Vec<f64> =
+            (0..r.flags.len()).map(|i| f64::from(u8::from(i > 0 && r.flags[i] != r.flags[i - 1]))).collect();
         let windows: Vec<(i64, i64)> = f.changepoint[TRAIN_ROWS..]
             .iter()
             .zip(ts)

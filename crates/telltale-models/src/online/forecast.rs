@@ -57,7 +57,7 @@ impl Forecast {
             .iter()
             .filter(|_| step_s > 0.0)
             .map(|s| (s / step_s).round() as usize)
-            .filter(|&p| p > cfg.lags && p + 1 <= warmup / 4)
+            .filter(|&p| p > cfg.lags && p < warmup / 4)
             .collect();
         let keep = periods.iter().map(|p| p + 2).max().unwrap_or(0).max(cfg.lags);
         let d = cfg.lags + 3 * periods.len() + 1;
@@ -99,12 +99,12 @@ impl Forecast {
         let px: Vec<f64> = (0..d).map(|i| (0..d).map(|j| self.p[i * d + j] * x[j]).sum()).collect();
         let denom = lambda + x.iter().zip(&px).map(|(a, b)| a * b).sum::<f64>();
         let err = y - self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
-        for i in 0..d {
-            self.w[i] += px[i] / denom * err;
+        for (w, k) in self.w.iter_mut().zip(&px) {
+            *w += k / denom * err;
         }
-        for i in 0..d {
-            for j in 0..d {
-                self.p[i * d + j] = (self.p[i * d + j] - px[i] * px[j] / denom) / lambda;
+        for (row, pi) in self.p.chunks_exact_mut(d).zip(&px) {
+            for (p, pj) in row.iter_mut().zip(&px) {
+                *p = (*p - pi * pj / denom) / lambda;
             }
         }
     }

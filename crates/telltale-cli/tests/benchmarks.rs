@@ -1,0 +1,209 @@
+//! `telltale nab-score`, `bench nab` and `bench skab` on generated corpora
+//! laid out as NAB's and SKAB's (the real ones are read from TELLTALE_DATA by
+//! the benches, never by the tests).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn telltale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("telltale-bench-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.0.join(rel).to_str().expect("utf-8").to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `2014-01-01` plus `i` five-minute steps.
+fn stamp(i: usize) -> String {
+    let m = i * 5;
+    format!("2014-01-{:02} {:02}:{:02}:00", 1 + m / 1440, (m % 1440) / 60, m % 60)
+}
+
+/// A NAB-layout corpus: two series of 1000 rows, a window each (rows
+/// 600..=699 and 300..=349); the second has a level shift inside its window.
+fn nab_corpus(s: &Scratch) -> PathBuf {
+    let windows = [(600, 699), (300, 349)];
+    let mut json = String::from("{\n");
+    for (k, (a, b)) in windows.iter().enumerate() {
+        let mut csv = String::from("timestamp,value\n");
+        for i in 0..1000 {
+            let wave = (i as f64 * 0.3).sin();
+            let v = if k == 1 && (320..340).contains(&i) { 25.0 } else { 10.0 + wave };
+            writeln!(csv, "{},{v}", stamp(i)).expect("fmt");
+        }
+        s.write(&format!("nab/data/cat/s{k}.csv"), &csv);
+        let sep = if k == 0 { "" } else { ",\n" };
+        write!(json, "{sep}    \"cat/s{k}.csv\": [[\"{}.000000\", \"{}.000000\"]]", stamp(*a), stamp(*b)).expect("fmt");
+    }
+    json.push_str("\n}\n");
+    s.write("nab/labels/combined_windows.json", &json);
+    s.0.join("nab")
+}
+
+/// Result files for detector `name`: `score(series, row)`.
+fn results(s: &Scratch, name: &str, score: impl Fn(usize, usize) -> f64) {
+    for k in 0..2 {
+        let mut csv = String::from("timestamp,value,anomaly_score,label,S(t)_standard\n");
+        for i in 0..1000 {
+            writeln!(csv, "{},0,{},0,0", stamp(i), score(k, i)).expect("fmt");
+        }
+        s.write(&format!("results/{name}/cat/{name}_s{k}.csv"), &csv);
+    }
+}
+
+fn scores(j: &Value, name: &str) -> [f64; 3] {
+    let d = j["detectors"].as_array().expect("detectors").iter().find(|d| d["name"] == name).expect(name);
+    ["standard", "reward_low_fp", "reward_low_fn"].map(|k| d[k].as_f64().expect(k))
+}
+
+#[test]
+fn nab_score_is_exact_on_hand_made_detectors() {
+    let s = Scratch::new("nabscore");
+    let corpus = nab_corpus(&s);
+    let windows = corpus.join("labels/combined_windows.json");
+    let w = windows.to_str().expect("utf-8");
+    // Perfect: one detection at each window's left edge. Null: nothing.
+    results(&s, "perfect", |k, i| f64::from(u8::from(i == [600, 300][k])));
+    results(&s, "null", |_, _| 0.0);
+    // Half: series 0 detected 50 rows before its right edge; series 1 missed;
+    // one false positive before any window (row 200) at the same score.
+    results(&s, "half", |k, i| f64::from(u8::from((k == 0 && i == 650) || (k == 1 && i == 200))));
+    let j = json(&telltale(&["nab-score", "--results", &s.path("results"), "--windows", w, "--json"]));
+    for (name, want) in [("perfect", [100.0; 3]), ("null", [0.0; 3])] {
+        let got = scores(&j, name);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{name}: {got:?}");
+        }
+    }
+    // NAB's rules by hand: σ(y) = 2/(1+e^{5y}) − 1, y = −(699 − 650 + 1)/100.
+    let sig = |y: f64| 2.0 / (1.0 + (5.0 * y).exp()) - 1.0;
+    let tp = sig(-0.5) / sig(-1.0);
+    let half = scores(&j, "half");
+    for (k, (a_fp, a_fn)) in [(0.11, 1.0), (0.22, 1.0), (0.11, 2.0)].into_iter().enumerate() {
+        // Flagging the two rows beats flagging nothing under every profile here.
+        let raw = tp - a_fn - a_fp;
+        let want = 100.0 * (raw + 2.0 * a_fn) / (2.0 + 2.0 * a_fn);
+        assert!((half[k] - want).abs() < 1e-9, "profile {k}: {} vs {want}", half[k]);
+    }
+    // One detector's folder works too, and a missing series is named.
+    let one = json(&telltale(&["nab-score", "--results", &s.path("results/half"), "--windows", w, "--json"]));
+    assert_eq!(scores(&one, "half"), half);
+    std::fs::remove_file(s.0.join("results/null/cat/null_s1.csv")).expect("rm");
+    let o = telltale(&["nab-score", "--results", &s.path("results/null"), "--windows", w]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no result file for 'cat/s1.csv'"));
+}
+
+#[test]
+fn bench_nab_round_trips_through_its_result_files() {
+    let s = Scratch::new("benchnab");
+    let corpus = nab_corpus(&s);
+    let out = s.path("out");
+    let c = corpus.to_str().expect("utf-8");
+    let j = json(&telltale(&["bench", "nab", "--corpus", c, "--detectors", "persist", "--out", &out, "--json"]));
+    assert_eq!(j["series"], 2);
+    assert_eq!(j["best"], "persist");
+    // The level shift inside series 1's window is found, early.
+    let std = &j["detectors"][0]["profiles"][0];
+    assert!(std["total"]["detected"].as_u64().expect("detected") >= 1, "{std}");
+    // NAB-format result files, scored again by nab-score: the same figures.
+    let w = corpus.join("labels/combined_windows.json");
+    let again = json(&telltale(&["nab-score", "--results", &out, "--windows", w.to_str().expect("utf-8"), "--json"]));
+    let a = scores(&again, "persist");
+    for (k, key) in ["standard", "reward_low_fp", "reward_low_fn"].iter().enumerate() {
+        let b = j[key].as_f64().expect(key);
+        assert!((a[k] - b).abs() < 1e-6, "{key}: {} vs {b}", a[k]);
+    }
+    let o = telltale(&["bench", "nab", "--corpus", c, "--detectors", "nope"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown detector 'nope'"));
+}
+
+/// A SKAB-format file: 1000 rows of 3 sensors at 1 Hz, the anomaly (a flow
+/// drop with a pressure rise) on rows `a..b`, changepoints at its ends.
+fn skab_file(s: &Scratch, rel: &str, a: usize, b: usize, seed: u64) {
+    let mut x = seed;
+    let mut noise = move || {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut csv = String::from("datetime;Flow;Pressure;Current;anomaly;changepoint\n");
+    for i in 0..1000 {
+        let on = (a..b).contains(&i);
+        let flow = if on { 20.0 } else { 32.0 } + noise();
+        let pressure = if on { 1.2 } else { 0.3 } + 0.05 * noise();
+        let current = 2.0 + 0.1 * noise();
+        let t = format!("2020-03-09 10:{:02}:{:02}", i / 60, i % 60);
+        writeln!(csv, "{t};{flow};{pressure};{current};{}.0;{}.0", u8::from(on), u8::from(i == a || i == b))
+            .expect("fmt");
+    }
+    s.write(rel, &csv);
+}
+
+#[test]
+fn bench_skab_runs_the_protocol_on_any_skab_folder() {
+    let s = Scratch::new("benchskab");
+    skab_file(&s, "skab/valveX/0.csv", 600, 800, 1);
+    skab_file(&s, "skab/valveX/1.csv", 500, 750, 2);
+    s.write("skab/anomaly-free/free.csv", "datetime;Flow\n2020-03-09 10:00:00;1.0\n");
+    let j = json(&telltale(&["bench", "skab", "--data-dir", &s.path("skab"), "--models", "k-sigma,pca", "--json"]));
+    assert_eq!(j["files"], 2);
+    assert_eq!(j["test_rows"], 2 * 600);
+    assert_eq!(j["skipped"].as_array().expect("skipped").len(), 1);
+    let best = &j["best"];
+    for key in ["f1", "far", "mar"] {
+        assert!(best[key].is_number(), "{key}");
+    }
+    assert!(["k-sigma", "pca"].contains(&best["name"].as_str().expect("name")));
+    // A flow drop of 12 against noise of ±0.5: found almost exactly.
+    assert!(best["f1"].as_f64().expect("f1") > 0.95, "{best}");
+    assert!(best["far"].as_f64().expect("far") < 2.0, "{best}");
+    // The pooled counts cover every test row.
+    let d = &j["detectors"][0]["confusion"];
+    let total: u64 = ["tp", "fp", "tn", "fn"].iter().map(|k| d[k].as_u64().expect(k)).sum();
+    assert_eq!(total, 1200);
+    let o = telltale(&["bench", "skab", "--data-dir", &s.path("nothing-here")]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn nab_corpus_layout_errors_name_the_file() {
+    let s = Scratch::new("nablayout");
+    let corpus = nab_corpus(&s);
+    std::fs::remove_file(corpus.join("data/cat/s1.csv")).expect("rm");
+    let o = telltale(&["bench", "nab", "--corpus", corpus.to_str().expect("utf-8")]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("'cat/s1.csv' is listed but") && err.contains("does not exist"), "{err}");
+}
