@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use telltale_models::config::ExperimentConfig;
+use telltale_models::config::{ExperimentConfig, data_root};
 use telltale_models::pipeline::run;
 use telltale_models::train::Quiet;
 
@@ -20,8 +20,7 @@ const SEED000: &str = include_str!("../../../examples/accelerometer.toml");
 
 /// The accelerometer data: `$TELLTALE_DATA/accelerometer/accelerometer.csv`, else the bundled copy.
 fn accelerometer() -> Result<PathBuf> {
-    let shared = PathBuf::from(std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into()))
-        .join("accelerometer/accelerometer.csv");
+    let shared = data_root().join("accelerometer/accelerometer.csv");
     let bundled = [
         PathBuf::from("data/accelerometer.csv"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv"),
@@ -30,6 +29,16 @@ fn accelerometer() -> Result<PathBuf> {
         .chain(bundled)
         .find(|p| p.is_file())
         .context("cannot find accelerometer.csv under TELLTALE_DATA or the bundled data/")
+}
+
+/// The entries of `roster` named in `wanted` (all of them when it is empty);
+/// an unknown name is an error naming `flag` and the known names.
+pub(crate) fn select<T>(roster: Vec<T>, wanted: &[String], flag: &str, name: impl Fn(&T) -> &str) -> Result<Vec<T>> {
+    if let Some(bad) = wanted.iter().find(|w| !roster.iter().any(|r| name(r) == w.as_str())) {
+        let known: Vec<&str> = roster.iter().map(&name).collect();
+        bail!("{flag}: unknown detector '{bad}' (one of: {})", known.join(", "));
+    }
+    Ok(roster.into_iter().filter(|r| wanted.is_empty() || wanted.iter().any(|w| w == name(r))).collect())
 }
 
 /// A peer's timing.

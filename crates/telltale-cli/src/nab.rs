@@ -4,12 +4,14 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use telltale_core::benchmarks::nab::{NabSeries, read_corpus, read_results, read_windows, write_result};
 use telltale_core::metrics::nab::{PROFILES, ProfileScore, Series, probationary_length, score_corpus};
+use telltale_models::config::data_root;
 use telltale_models::online::StreamScorer;
 
+use crate::bench::select;
 use crate::cli::{BenchNabArgs, NabScoreArgs};
 use crate::output::{emit, print_json};
 
@@ -88,10 +90,6 @@ fn roster() -> Result<Vec<(String, StreamScorer)>> {
     Ok(r.detector.into_iter().map(|d| (d.name, d.scorer)).collect())
 }
 
-fn data_dir(sub: &str) -> PathBuf {
-    PathBuf::from(std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into())).join(sub)
-}
-
 /// Scores every series with one detector, in time order, the probationary
 /// period as warm-up.
 fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
@@ -99,16 +97,9 @@ fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
 }
 
 pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
-    let dir = args.corpus.clone().unwrap_or_else(|| data_dir("NAB"));
+    let dir = args.corpus.clone().unwrap_or_else(|| data_root().join("NAB"));
     let corpus = read_corpus(&dir).with_context(|| format!("reading the NAB corpus at {}", dir.display()))?;
-    let mut roster = roster()?;
-    if !args.detectors.is_empty() {
-        let known: Vec<String> = roster.iter().map(|(n, _)| n.clone()).collect();
-        if let Some(bad) = args.detectors.iter().find(|d| !known.contains(d)) {
-            bail!("--detectors: unknown detector '{bad}' (one of: {})", known.join(", "));
-        }
-        roster.retain(|(n, _)| args.detectors.contains(n));
-    }
+    let roster = select(roster()?, &args.detectors, "--detectors", |(n, _)| n)?;
     let mut detectors = Vec::new();
     for (name, scorer) in &roster {
         let mut scored = Vec::with_capacity(corpus.len());

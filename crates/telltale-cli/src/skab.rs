@@ -5,11 +5,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
-use telltale_core::benchmarks::skab::read_folder;
+use telltale_core::benchmarks::skab::{TRAIN_ROWS, read_folder};
+use telltale_models::config::data_root;
 use telltale_models::skab::{SkabDetector, SkabFigures, pool, run_file};
 
+use crate::bench::select;
 use crate::cli::BenchSkabArgs;
 use crate::device::device;
 use crate::output::{emit, print_json};
@@ -68,18 +70,9 @@ struct Report {
 }
 
 pub(crate) fn run(args: &BenchSkabArgs) -> Result<()> {
-    let dir = args.data_dir.clone().unwrap_or_else(|| {
-        PathBuf::from(std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into())).join("SKAB/data")
-    });
+    let dir = args.data_dir.clone().unwrap_or_else(|| data_root().join("SKAB/data"));
     let (files, skipped) = read_folder(&dir).with_context(|| format!("reading SKAB files under {}", dir.display()))?;
-    let mut roster = roster()?;
-    if !args.models.is_empty() {
-        let known: Vec<String> = roster.iter().map(|d| d.name.clone()).collect();
-        if let Some(bad) = args.models.iter().find(|m| !known.contains(m)) {
-            bail!("--models: unknown detector '{bad}' (one of: {})", known.join(", "));
-        }
-        roster.retain(|d| args.models.contains(&d.name));
-    }
+    let roster = select(roster()?, &args.models, "--models", |d| &d.name)?;
     let dev = device(args.device)?;
     let mut rows = Vec::new();
     for det in &roster {
@@ -96,7 +89,7 @@ pub(crate) fn run(args: &BenchSkabArgs) -> Result<()> {
     let report = Report {
         data_dir: dir.clone(),
         files: files.len(),
-        test_rows: files.iter().map(|f| f.rows() - 400).sum(),
+        test_rows: files.iter().map(|f| f.rows() - TRAIN_ROWS).sum(),
         protocol: "SKAB: per file, scaler, model and threshold fitted on the first 400 rows (no labels read), \
                    the rest scored, each row by the window ending on it; confusion counts pooled over files; \
                    changepoints = |diff(flags)|, NAB-scored in 60 s windows right of each labelled changepoint"

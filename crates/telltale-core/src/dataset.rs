@@ -427,7 +427,8 @@ fn resolve_timestamp(table: &Table, spec: &TimestampColumn) -> Result<Option<usi
     }
 }
 
-fn read_timestamps(table: &Table, col: usize, rows: &[usize], unit: EpochUnit) -> Result<Vec<i64>> {
+/// The timestamps of `rows` in column `col`; errors name the file, line and column.
+pub(crate) fn read_timestamps(table: &Table, col: usize, rows: &[usize], unit: EpochUnit) -> Result<Vec<i64>> {
     let column = &table.columns()[col];
     rows.iter()
         .map(|&row| {

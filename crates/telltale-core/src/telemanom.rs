@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::metrics::segments;
+use crate::threshold::mean_std;
 
 /// telemanom's settings (its defaults: batches of 70, a window of 30 of them,
 /// smoothing 5 %, z from 2.5 to 12, buffer 100, pruning 13 %).
@@ -47,15 +48,6 @@ impl Default for Telemanom {
     fn default() -> Self {
         Telemanom { batch: 70, window: 2100, smoothing: 0.05, z_min: 2.5, z_max: 12.0, buffer: 100, prune: 0.13 }
     }
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (0.0, 0.0);
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (m, (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt())
 }
 
 impl Telemanom {

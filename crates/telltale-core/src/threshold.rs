@@ -167,6 +167,13 @@ impl Threshold {
     }
 }
 
+/// Mean and population standard deviation (both 0 for no values).
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (mean, (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt())
+}
+
 /// The q-th percentile (`0..=100`) with linear interpolation between the
 /// closest ranks, as `numpy.percentile`'s default.
 pub fn percentile(values: &[f64], q: f64) -> Result<f64> {
@@ -241,9 +248,7 @@ impl SlidingKSigma {
 
     /// The band around `centre` (the history's mean when `None`) from `history`.
     pub fn band(&self, history: &[f64], centre: Option<f64>) -> Band {
-        let n = history.len().max(1) as f64;
-        let mean = history.iter().sum::<f64>() / n;
-        let std = (history.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        let (mean, std) = mean_std(history);
         let c = centre.unwrap_or(mean);
         let half = self.k * (std + self.eps);
         Band { lo: c - half, hi: c + half }

@@ -244,13 +244,18 @@ fn default_seed() -> u64 {
     42
 }
 
-/// Expands `${TELLTALE_DATA}` (default `../shared/data`, from the current
-/// folder) and resolves other relative paths against `base`.
+/// The public datasets' folder: `$TELLTALE_DATA`, default `../shared/data`
+/// (from the current folder).
+pub fn data_root() -> PathBuf {
+    std::env::var_os("TELLTALE_DATA").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
+}
+
+/// Expands `${TELLTALE_DATA}` ([`data_root`]) and resolves other relative
+/// paths against `base`.
 pub fn resolve_path(path: &Path, base: &Path) -> PathBuf {
     let text = path.to_string_lossy();
     if let Some(rest) = text.strip_prefix("${TELLTALE_DATA}") {
-        let root = std::env::var("TELLTALE_DATA").unwrap_or_else(|_| "../shared/data".into());
-        return PathBuf::from(format!("{root}{rest}"));
+        return PathBuf::from(format!("{}{rest}", data_root().display()));
     }
     if path.is_relative() { base.join(path) } else { path.to_owned() }
 }

@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use telltale_core::benchmarks::skab::{SkabFile, TRAIN_ROWS};
 use telltale_core::metrics::Confusion;
-use telltale_core::metrics::nab::{PROFILES, Series, normalise};
+use telltale_core::metrics::nab::{PROFILES, Series, score_at};
 use telltale_core::{Dataset, Scaler, ScalerKind, ThresholdSpec};
 
 use crate::baselines::Baseline;
@@ -184,22 +184,8 @@ pub fn pool(files: &[SkabFile], results: &[FileResult]) -> Result<SkabFigures> {
         series.push(Series::with_probation(f.name.clone(), ts, &cp, &windows, 0)?);
     }
     let c = Confusion::from_flags(&labels, &flags)?;
-    let windows: usize = series.iter().map(Series::windows).sum();
-    let mut nab = [0.0; 3];
-    let mut missed = 0;
-    let mut false_cp = 0;
-    for (k, p) in PROFILES.iter().enumerate() {
-        let mut raw = 0.0;
-        for s in &series {
-            let o = s.outcome(p, 0.5);
-            raw += o.score;
-            if k == 0 {
-                missed += o.missed;
-                false_cp += o.false_positives;
-            }
-        }
-        nab[k] = normalise(raw, windows, p);
-    }
+    // The derived changepoints are 0/1 scores: every 1 is a detection.
+    let [standard, low_fp, low_fn] = PROFILES.map(|p| score_at(&series, &p, 0.5));
     let roc_auc = telltale_core::metrics::roc_auc(&labels, &relative).unwrap_or(f64::NAN);
     let oracle_f1 = oracle_f1(&labels, &relative);
     let pct = |a: usize, b: usize| if a + b == 0 { 0.0 } else { 100.0 * a as f64 / (a + b) as f64 };
@@ -207,9 +193,9 @@ pub fn pool(files: &[SkabFile], results: &[FileResult]) -> Result<SkabFigures> {
         f1: c.f1(),
         far: pct(c.fp, c.tn),
         mar: pct(c.fn_, c.tp),
-        nab,
-        missed_changepoints: missed,
-        false_changepoints: false_cp,
+        nab: [standard.score, low_fp.score, low_fn.score],
+        missed_changepoints: standard.total.missed,
+        false_changepoints: standard.total.false_positives,
         roc_auc,
         oracle_f1,
         confusion: c,

@@ -9,13 +9,15 @@ pub mod skab;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::timestamp;
+use crate::table::{CsvOptions, Table};
 
 /// A CSV file read as one timestamp column and numeric columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// The file.
     pub path: PathBuf,
+    /// Source line of every row.
+    pub lines: Vec<u64>,
     /// Epoch milliseconds per row.
     pub timestamps: Vec<i64>,
     /// Numeric columns by header name, in file order.
@@ -23,58 +25,34 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Reads `path` (header row, `separator`), taking `time` as the
-    /// timestamp column and every column that `keep` accepts as numeric.
-    /// Errors name the file, line and column.
+    /// Reads `path` (header row, `separator`) through [`Table`], taking `time`
+    /// as the timestamp column and every column that `keep` accepts as
+    /// numeric, with no missing cell. Errors name the file, line and column.
     pub fn read(path: &Path, separator: u8, time: &str, keep: impl Fn(&str) -> bool) -> Result<Frame> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        let mut reader = csv::ReaderBuilder::new().delimiter(separator).from_reader(std::io::BufReader::new(file));
-        let csv_err = |e: csv::Error| Error::Csv {
-            path: path.to_owned(),
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        };
-        let header = reader.headers().map_err(csv_err)?.clone();
-        if header.is_empty() {
-            return Err(Error::EmptyFile { path: path.to_owned() });
-        }
-        let time_at = header.iter().position(|h| h.trim() == time).ok_or_else(|| Error::MissingColumn {
-            path: path.to_owned(),
-            column: time.to_owned(),
-            available: header.iter().collect::<Vec<_>>().join(", "),
-        })?;
-        let picked: Vec<usize> = (0..header.len()).filter(|&i| i != time_at && keep(header[i].trim())).collect();
-        let mut frame = Frame {
-            path: path.to_owned(),
-            timestamps: Vec::new(),
-            columns: picked.iter().map(|&i| (header[i].trim().to_owned(), Vec::new())).collect(),
-        };
-        for record in reader.records() {
-            let record = record.map_err(csv_err)?;
-            let line = record.position().map_or(0, |p| p.line());
-            let cell = |i: usize| record.get(i).unwrap_or("").trim();
-            let ts = timestamp::parse_text(cell(time_at)).ok_or_else(|| Error::BadTimestamp {
-                path: path.to_owned(),
-                line,
-                column: time.to_owned(),
-                value: cell(time_at).to_owned(),
-                hint: timestamp::FORMATS_HINT,
-            })?;
-            frame.timestamps.push(ts);
-            for (&i, (name, values)) in picked.iter().zip(frame.columns.iter_mut()) {
-                let v = cell(i).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::NotNumeric {
-                    path: path.to_owned(),
-                    line,
-                    column: name.clone(),
-                    value: cell(i).to_owned(),
-                })?;
-                values.push(v);
-            }
-        }
-        if frame.timestamps.is_empty() {
+        let table = Table::read(path, &CsvOptions { separator: Some(separator) })?;
+        if table.n_rows() == 0 {
             return Err(Error::NoRows { path: path.to_owned(), detail: String::new() });
         }
-        Ok(frame)
+        let time_at = table.index_of(time)?;
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        let timestamps = crate::dataset::read_timestamps(&table, time_at, &rows, Default::default())?;
+        let mut columns = Vec::new();
+        for (i, column) in table.columns().iter().enumerate() {
+            if i == time_at || !keep(column.name()) {
+                continue;
+            }
+            let values = table.numeric(column.name())?;
+            if let Some(row) = values.iter().position(|v| v.is_nan()) {
+                return Err(Error::MissingValue {
+                    path: path.to_owned(),
+                    line: table.line(row),
+                    column: column.name().to_owned(),
+                    hint: "",
+                });
+            }
+            columns.push((column.name().to_owned(), values.to_vec()));
+        }
+        Ok(Frame { path: path.to_owned(), lines: table.lines().to_vec(), timestamps, columns })
     }
 
     /// The numeric column called `name`.

@@ -54,7 +54,7 @@ impl SkabFile {
                     1.0 => Ok(1),
                     _ => Err(Error::NotLabel {
                         path: path.to_owned(),
-                        line: i as u64 + 2,
+                        line: frame.lines[i],
                         column: name.to_owned(),
                         value: x.to_string(),
                     }),

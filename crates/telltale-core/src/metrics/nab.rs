@@ -158,21 +158,27 @@ impl Series {
             overlap
         });
         let probation = probation.min(scores.len());
+        // Scorable rows are a suffix, so the counted windows are those that end
+        // after the probationary period; they are numbered from 0.
+        let skipped = ranges.iter().take_while(|r| r.1 < probation).count();
+        let windows = ranges.len() - skipped;
         let max_tp = scaled_sigmoid(-1.0);
-        let mut places = Vec::with_capacity(scores.len().saturating_sub(probation));
+        let mut places = Vec::with_capacity(scores.len() - probation);
         let mut next = 0;
         let mut previous: Option<(usize, usize)> = None;
-        let mut counted = vec![false; ranges.len()];
         for i in 0..scores.len() {
             while next < ranges.len() && ranges[next].1 < i {
                 previous = Some(ranges[next]);
                 next += 1;
             }
+            if i < probation {
+                continue;
+            }
             let place = match ranges.get(next) {
                 Some(&(first, last)) if first <= i => {
                     let width = (last - first + 1) as f64;
                     let y = -((last - i + 1) as f64) / width;
-                    Place::Window(next, scaled_sigmoid(y) / max_tp)
+                    Place::Window(next - skipped, scaled_sigmoid(y) / max_tp)
                 }
                 _ => match previous {
                     Some((first, last)) => {
@@ -183,26 +189,7 @@ impl Series {
                     None => Place::Outside(-1.0),
                 },
             };
-            if i >= probation {
-                if let Place::Window(w, _) = place {
-                    counted[w] = true;
-                }
-                places.push(place);
-            }
-        }
-        // Renumber the counted windows 0.. so that the sweep can index them.
-        let mut ids = vec![usize::MAX; ranges.len()];
-        let mut windows = 0;
-        for (w, c) in counted.iter().enumerate() {
-            if *c {
-                ids[w] = windows;
-                windows += 1;
-            }
-        }
-        for place in &mut places {
-            if let Place::Window(w, u) = *place {
-                *place = Place::Window(ids[w], u);
-            }
+            places.push(place);
         }
         Ok(Series { name, scores: scores[probation..].to_vec(), places, windows, probation })
     }
@@ -267,12 +254,14 @@ pub struct ProfileScore {
 /// The threshold that maximises the corpus' summed raw score under `profile`
 /// (NAB's optimiser), with that score. Ties go to the highest threshold.
 pub fn optimise_threshold(corpus: &[Series], profile: &Profile) -> (f64, f64) {
-    let mut rows: Vec<(f64, usize, Place)> = Vec::new();
-    let mut offsets = Vec::with_capacity(corpus.len());
+    // Every scorable row of the corpus, windows numbered across the corpus.
+    let mut rows: Vec<(f64, Place)> = Vec::new();
     let mut windows = 0;
     for s in corpus {
-        offsets.push(windows);
-        rows.extend(s.scores.iter().zip(&s.places).map(|(&v, &p)| (v, offsets.len() - 1, p)));
+        rows.extend(s.scores.iter().zip(&s.places).map(|(&v, &p)| match p {
+            Place::Window(w, u) => (v, Place::Window(windows + w, u)),
+            outside => (v, outside),
+        }));
         windows += s.windows;
     }
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -285,11 +274,10 @@ pub fn optimise_threshold(corpus: &[Series], profile: &Profile) -> (f64, f64) {
     while i < rows.len() {
         let threshold = rows[i].0;
         while i < rows.len() && rows[i].0 == threshold {
-            let (_, series, place) = rows[i];
-            match place {
+            match rows[i].1 {
                 Place::Outside(u) => score += profile.fp * u,
                 Place::Window(w, u) => {
-                    let slot = &mut best_u[offsets[series] + w];
+                    let slot = &mut best_u[w];
                     match *slot {
                         None => {
                             score += profile.fn_ + profile.tp * u;

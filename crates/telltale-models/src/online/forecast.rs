@@ -117,10 +117,8 @@ impl Online for Forecast {
             Some(s) => s,
             None => {
                 self.seen.push(raw);
-                let n = self.seen.len() as f64;
-                let mean = self.seen.iter().sum::<f64>() / n;
-                let var = self.seen.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                let s = (mean, var.sqrt().max(1e-9));
+                let (mean, std) = telltale_core::threshold::mean_std(&self.seen);
+                let s = (mean, std.max(1e-9));
                 if self.seen.len() >= self.warmup {
                     self.scale = Some(s);
                     self.seen = Vec::new();

@@ -80,14 +80,6 @@ impl Persist {
     }
 }
 
-/// The `q`-quantile of sorted values, linear interpolation (numpy's default).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
 impl Online for Persist {
     fn update(&mut self, x: f64) -> f64 {
         let score = if self.past.len() < self.cfg.window.max(1) {
@@ -101,9 +93,8 @@ impl Online for Persist {
                 if self.deviations.len() >= 4
                     && (self.deviations.len() % 16 == 4 || self.deviations.len() >= self.warmup)
                 {
-                    let mut v = self.deviations.clone();
-                    v.sort_by(f64::total_cmp);
-                    self.quartiles = Some((quantile(&v, 0.25), quantile(&v, 0.75)));
+                    let q = |p| telltale_core::threshold::percentile(&self.deviations, p).ok();
+                    self.quartiles = q(25.0).zip(q(75.0));
                 }
                 self.fitted = self.deviations.len();
                 if self.fitted >= self.warmup {
