@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Bench(BenchCommand),
     /// Score NAB result files (any detector's) with NAB's rules, threshold optimisation and normalisation.
     NabScore(NabScoreArgs),
+    /// Draw a run's report: an HTML page with PNG/SVG figures (series with labelled anomalies and detections,
+    /// losses, ROC/PR, confusion matrix, score histogram).
+    Report(ReportArgs),
     /// Run the main job on the bundled accelerometer data.
     Demo(DemoArgs),
     /// Live detection: readings over MQTT, scores, alerts, storage, HTTP (health, metrics, API).
@@ -232,6 +235,10 @@ pub(crate) struct BenchNabArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`) for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -247,6 +254,10 @@ pub(crate) struct BenchSkabArgs {
     /// Only these detectors (comma-separated names; default: every zoo preset and baseline that fits SKAB).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`) for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 
     /// Device for the networks.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -412,6 +423,18 @@ pub(crate) struct TuneArgs {
     pub json: bool,
 }
 
+/// `telltale report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A run's folder (a model directory, or what `--report` of evaluate/bench wrote), or a folder of them.
+    #[arg(value_name = "RUN_DIR")]
+    pub dir: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `telltale evaluate`.
 #[derive(Debug, Args)]
 pub(crate) struct EvaluateArgs {
@@ -426,6 +449,10 @@ pub(crate) struct EvaluateArgs {
     /// Score only this part of the model's own split (recomputed from its seed).
     #[arg(long, value_enum)]
     pub split: Option<PartArg>,
+
+    /// Write the run record (run.json, scores.csv) here for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 
     /// Where to compute.
     #[arg(long, value_enum, default_value = "cpu")]

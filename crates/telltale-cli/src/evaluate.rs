@@ -2,21 +2,45 @@
 //! part of its own split (recomputed from its seed, so `--split test`
 //! reproduces the test figures written at training time).
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Result, bail};
+use burn::tensor::Device;
+use telltale_core::{Dataset, Windows};
 use telltale_models::artifact::Model;
-use telltale_models::eval::evaluate;
+use telltale_models::eval::{Evaluation, evaluate};
+use telltale_models::score::Scores;
 
 use crate::cli::{EvaluateArgs, PartArg};
 use crate::device::device;
 use crate::output::print_json;
 use crate::train::{figures, render_evaluation};
 
-/// Runs the command.
-pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
-    let dev = device(args.device)?;
-    let model = Model::load(&args.model, &dev)?;
-    let path = args.data.clone().unwrap_or_else(|| model.data_path());
-    let (data, windows) = model.read_data(&path)?;
+/// A part of a data file scored by a model and judged against its labels.
+pub(crate) struct ScoredPart {
+    /// The data file.
+    pub(crate) path: PathBuf,
+    /// Its readings (unscaled).
+    pub(crate) data: Dataset,
+    /// Its windows.
+    pub(crate) windows: Windows,
+    /// The windows scored.
+    pub(crate) idx: Vec<usize>,
+    /// Their scores.
+    pub(crate) scores: Scores,
+    /// The figures.
+    pub(crate) evaluation: Evaluation,
+}
+
+/// Scores `part` of `path` (every window when `None`) with `model` and judges it.
+pub(crate) fn score_part(
+    model: &Model,
+    model_dir: &Path,
+    path: &Path,
+    part: Option<PartArg>,
+    dev: &Device,
+) -> Result<ScoredPart> {
+    let (data, windows) = model.read_data(path)?;
     if windows.labels().is_none() {
         bail!(
             "{}: no labels to evaluate against (the model's label is {:?}); use `telltale detect`",
@@ -24,7 +48,7 @@ pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
             model.manifest.experiment.data.spec.label
         );
     }
-    let (part, idx) = match args.split {
+    let (name, idx) = match part {
         None => ("all".to_owned(), (0..windows.len()).collect::<Vec<_>>()),
         Some(p) => {
             let split = model.manifest.experiment.split.split(&data, &windows)?;
@@ -36,22 +60,40 @@ pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
         }
     };
     if idx.is_empty() {
-        bail!("{}: no {part} windows to evaluate", path.display());
+        bail!("{}: no {name} windows to evaluate", path.display());
     }
-    let scores = model.score(&data, &windows, &idx, &dev)?;
+    let scores = model.score(&data, &windows, &idx, dev)?;
     let decision = &model.manifest.decision;
     let group = model.manifest.experiment.evaluate.by_group.as_deref().and_then(|g| data.group(g));
     let protocol = format!(
-        "{} {part} windows of {} scored by {} (threshold from training)",
+        "{} {name} windows of {} scored by {} (threshold from training)",
         idx.len(),
         path.display(),
-        args.model.display()
+        model_dir.display()
     );
-    let Some(e) = evaluate(protocol, &scores, &windows, &idx, &decision.threshold, group) else {
+    let Some(evaluation) = evaluate(protocol, &scores, &windows, &idx, &decision.threshold, group) else {
         bail!("{}: the windows carry no labels", path.display());
     };
-    if args.json {
-        return print_json(&figures(&e));
+    Ok(ScoredPart { path: path.to_path_buf(), data, windows, idx, scores, evaluation })
+}
+
+/// Runs the command.
+pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
+    let dev = device(args.device)?;
+    let model = Model::load(&args.model, &dev)?;
+    let path = args.data.clone().unwrap_or_else(|| model.data_path());
+    let part = score_part(&model, &args.model, &path, args.split, &dev)?;
+    if let Some(dir) = &args.report {
+        crate::report::model_record(&model, &part, "evaluate").write(dir)?;
     }
-    crate::output::emit(&render_evaluation(&part, &e))
+    let title = match args.split {
+        None => "all",
+        Some(PartArg::Train) => "train",
+        Some(PartArg::Val) => "validation",
+        Some(PartArg::Test) => "test",
+    };
+    if args.json {
+        return print_json(&figures(&part.evaluation));
+    }
+    crate::output::emit(&render_evaluation(title, &part.evaluation))
 }

@@ -17,6 +17,7 @@ mod judge;
 mod latency;
 mod nab;
 mod output;
+mod report;
 mod serve;
 mod simulate;
 mod skab;
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Nab(args)) => nab::run_bench(args),
         Command::Bench(BenchCommand::Skab(args)) => skab::run(args),
         Command::NabScore(args) => nab::run_score(args),
+        Command::Report(args) => report::run(args),
         Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),

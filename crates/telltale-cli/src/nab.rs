@@ -10,6 +10,7 @@ use telltale_core::benchmarks::nab::{NabSeries, read_corpus, read_results, read_
 use telltale_core::metrics::nab::{PROFILES, ProfileScore, Series, probationary_length, score_corpus};
 use telltale_models::config::data_root;
 use telltale_models::online::StreamScorer;
+use telltale_report::{Record, RunInfo, ScoreRow};
 
 use crate::bench::select;
 use crate::cli::{BenchNabArgs, NabScoreArgs};
@@ -103,14 +104,20 @@ pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
     let mut detectors = Vec::new();
     for (name, scorer) in &roster {
         let mut scored = Vec::with_capacity(corpus.len());
+        let mut all_scores = Vec::with_capacity(corpus.len());
         for s in &corpus {
             let scores = stream(scorer, s);
             if let Some(out) = &args.out {
                 write_result(out, name, s, &scores)?;
             }
             scored.push(Series::new(s.key.clone(), &s.timestamps, &scores, &s.windows)?);
+            all_scores.push(scores);
         }
-        detectors.push(DetectorScores::new(name.clone(), &scored));
+        let d = DetectorScores::new(name.clone(), &scored);
+        if let Some(dir) = &args.report {
+            record(name, &d, &corpus, &all_scores).write(&dir.join(name))?;
+        }
+        detectors.push(d);
     }
     let best = detectors.iter().max_by(|a, b| a.standard.total_cmp(&b.standard)).context("no detector to run")?;
     let windows = corpus.iter().map(|s| s.windows.len()).sum();
@@ -166,6 +173,51 @@ pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
     }
     writeln!(out, "\nbest: {} (standard {:.1})", report.best, report.standard)?;
     emit(&out)
+}
+
+/// One detector's run record: every row of every series, labelled by NAB's
+/// windows, flagged where the score reaches the standard profile's threshold
+/// after the probationary period.
+fn record(name: &str, d: &DetectorScores, corpus: &[NabSeries], scores: &[Vec<f64>]) -> Record {
+    let standard = &d.profiles[0];
+    let mut rows = Vec::new();
+    for (s, sc) in corpus.iter().zip(scores) {
+        let probation = probationary_length(s.values.len());
+        for (i, (&t, &v)) in s.timestamps.iter().zip(&s.values).enumerate() {
+            let inside = s.windows.iter().any(|&(a, b)| a <= t && t <= b);
+            rows.push(ScoreRow {
+                series: s.key.clone(),
+                row: i,
+                time_ms: Some(t),
+                label: Some(u8::from(inside)),
+                score: sc[i],
+                flag: i >= probation && sc[i] >= standard.threshold,
+                values: vec![v],
+            });
+        }
+    }
+    let info = RunInfo {
+        title: format!("{name} on NAB ({} series)", corpus.len()),
+        kind: "bench nab".into(),
+        protocol: format!(
+            "streamed in time order, no look-ahead; flagged = score at or above the standard profile's \
+             corpus-wide threshold {:.4}, after each series' probationary period",
+            standard.threshold
+        ),
+        threshold: Some(standard.threshold),
+        figures: vec![
+            ("NAB standard".into(), format!("{:.1}", d.standard)),
+            ("NAB low FP".into(), format!("{:.1}", d.reward_low_fp)),
+            ("NAB low FN".into(), format!("{:.1}", d.reward_low_fn)),
+            (
+                "windows detected (standard)".into(),
+                format!("{}/{}", standard.total.detected, standard.total.detected + standard.total.missed),
+            ),
+            ("false positives (standard)".into(), standard.total.false_positives.to_string()),
+        ],
+        channels: vec!["value".into()],
+    };
+    Record { info, rows, history: Vec::new() }
 }
 
 /// What `nab-score --json` prints.

@@ -12,8 +12,9 @@ use telltale_models::eval::Evaluation;
 use telltale_models::pipeline::run;
 use telltale_models::train::{EpochRecord, Observer};
 
-use crate::cli::TrainArgs;
+use crate::cli::{PartArg, TrainArgs};
 use crate::device::device;
+use crate::evaluate::score_part;
 use crate::output::{emit, print_json, thousands};
 
 /// Progress: a bar per epoch on a terminal, one line per epoch on stderr.
@@ -116,6 +117,11 @@ pub(crate) fn run_train(args: &TrainArgs) -> Result<()> {
     }
     let model = Model::from_outcome(&cfg, outcome);
     model.save(&out).with_context(|| format!("saving the model to {}", out.display()))?;
+    // The test windows' scores go beside the model, for `telltale report`.
+    if model.manifest.report.test.is_some() {
+        let part = score_part(&model, &out, &model.data_path(), Some(PartArg::Test), &dev)?;
+        crate::report::model_record(&model, &part, "train").write(&out)?;
+    }
     let r = &model.manifest.report;
     if args.json {
         return print_json(&json!({

@@ -132,7 +132,20 @@ fn bench_nab_round_trips_through_its_result_files() {
     let corpus = nab_corpus(&s);
     let out = s.path("out");
     let c = corpus.to_str().expect("utf-8");
-    let j = json(&telltale(&["bench", "nab", "--corpus", c, "--detectors", "persist", "--out", &out, "--json"]));
+    let report = s.path("report");
+    let j = json(&telltale(&[
+        "bench",
+        "nab",
+        "--corpus",
+        c,
+        "--detectors",
+        "persist",
+        "--out",
+        &out,
+        "--report",
+        &report,
+        "--json",
+    ]));
     assert_eq!(j["series"], 2);
     assert_eq!(j["best"], "persist");
     // The level shift inside series 1's window is found, early.
@@ -146,6 +159,20 @@ fn bench_nab_round_trips_through_its_result_files() {
         let b = j[key].as_f64().expect(key);
         assert!((a[k] - b).abs() < 1e-6, "{key}: {} vs {b}", a[k]);
     }
+    // The run record labels the rows inside NAB's windows and flags at the standard threshold.
+    let record = std::fs::read_to_string(format!("{report}/persist/scores.csv")).expect("scores.csv");
+    let rows: Vec<Vec<&str>> = record.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let threshold = std["threshold"].as_f64().expect("threshold");
+    assert!(rows.iter().any(|r| r[5] == "1"));
+    assert_eq!(rows.iter().filter(|r| r[0] == "cat/s0.csv" && r[3] == "1").count(), 100);
+    for r in &rows {
+        let score: f64 = r[4].parse().expect("score");
+        let row: usize = r[1].parse().expect("row");
+        if r[5] == "1" {
+            assert!(score >= threshold && row >= 150, "{r:?}");
+        }
+    }
+    assert!(json(&telltale(&["report", &report, "--json"]))["runs"][0]["figures"].as_array().is_some());
     let o = telltale(&["bench", "nab", "--corpus", c, "--detectors", "nope"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown detector 'nope'"));
 }
@@ -177,7 +204,18 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
     skab_file(&s, "skab/valveX/0.csv", 600, 800, 1);
     skab_file(&s, "skab/valveX/1.csv", 500, 750, 2);
     s.write("skab/anomaly-free/free.csv", "datetime;Flow\n2020-03-09 10:00:00;1.0\n");
-    let j = json(&telltale(&["bench", "skab", "--data-dir", &s.path("skab"), "--models", "k-sigma,pca", "--json"]));
+    let report = s.path("report");
+    let j = json(&telltale(&[
+        "bench",
+        "skab",
+        "--data-dir",
+        &s.path("skab"),
+        "--models",
+        "k-sigma,pca",
+        "--report",
+        &report,
+        "--json",
+    ]));
     assert_eq!(j["files"], 2);
     assert_eq!(j["test_rows"], 2 * 600);
     assert_eq!(j["skipped"].as_array().expect("skipped").len(), 1);
@@ -193,6 +231,17 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
     let d = &j["detectors"][0]["confusion"];
     let total: u64 = ["tp", "fp", "tn", "fn"].iter().map(|k| d[k].as_u64().expect(k)).sum();
     assert_eq!(total, 1200);
+    // One run record per detector: every test row, flagged as counted; `report` draws both and an index.
+    let name = j["detectors"][0]["name"].as_str().expect("name");
+    let scores = std::fs::read_to_string(format!("{report}/{name}/scores.csv")).expect("scores.csv");
+    assert_eq!(scores.lines().count(), 1 + 1200);
+    let flagged = scores.lines().skip(1).filter(|l| l.split(',').nth(5) == Some("1")).count() as u64;
+    assert_eq!(flagged, d["tp"].as_u64().expect("tp") + d["fp"].as_u64().expect("fp"));
+    let r = json(&telltale(&["report", &report, "--json"]));
+    assert_eq!(r["runs"].as_array().expect("runs").len(), 2);
+    assert_eq!(r["runs"][0]["series"], 2);
+    let index = std::fs::read_to_string(r["index"].as_str().expect("index")).expect("index");
+    assert!(index.contains("k-sigma/report/index.html") && index.contains("pca/report/index.html"), "{index}");
     let o = telltale(&["bench", "skab", "--data-dir", &s.path("nothing-here")]);
     assert!(!o.status.success());
 }

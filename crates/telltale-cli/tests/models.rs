@@ -83,6 +83,30 @@ fn train_evaluate_detect_round_trip() {
         assert_eq!(e[key], j["test"][key], "{key}");
     }
 
+    // The model directory is a run record of its test windows; `report` draws it.
+    let scores = std::fs::read_to_string(format!("{model}/scores.csv")).expect("scores.csv");
+    assert_eq!(scores.lines().count() as u64 - 1, j["windows"]["test"].as_u64().expect("test windows"));
+    let flagged = scores.lines().skip(1).filter(|l| l.split(',').nth(5) == Some("1")).count() as u64;
+    assert_eq!(flagged, e["tp"].as_u64().expect("tp") + e["fp"].as_u64().expect("fp"));
+    let r = ok_json(&telltale(&["report", &model, "--json"]));
+    let figures: Vec<String> = r["runs"][0]["figures"]
+        .as_array()
+        .expect("figures")
+        .iter()
+        .map(|f| f.as_str().expect("path").rsplit('/').next().expect("name").to_owned())
+        .collect();
+    for want in ["loss.png", "roc.png", "pr.png", "confusion.png", "histogram.png", "series-00-acc_csv.png"] {
+        assert!(figures.iter().any(|f| f == want), "{want} not in {figures:?}");
+    }
+    let page = std::fs::read_to_string(r["runs"][0]["page"].as_str().expect("page")).expect("page");
+    assert!(page.contains(&format!("<td>{:.4}</td>", j["test"]["f1"].as_f64().expect("f1"))), "{page}");
+    // evaluate --report writes the same kind of record for any part.
+    let all = s.path("all");
+    let e_all = ok_json(&telltale(&["evaluate", "--model", &model, "--report", &all, "--json"]));
+    let scores = std::fs::read_to_string(format!("{all}/scores.csv")).expect("scores.csv");
+    assert_eq!(scores.lines().count() as u64 - 1, e_all["windows"].as_u64().expect("windows"));
+    ok_json(&telltale(&["report", &all, "--json"]));
+
     // detect writes one row per window, with score, threshold and flag.
     let out = s.path("detections.csv");
     let d = ok_json(&telltale(&["detect", "--model", &model, "--data", &s.path("acc.csv"), "--out", &out, "--json"]));
