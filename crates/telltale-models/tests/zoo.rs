@@ -279,6 +279,31 @@ fn pca_fits_and_reloads() {
 }
 
 #[test]
+fn hotelling_fits_and_reloads() {
+    // T² of window means is for level changes on noisy channels, one of which drifts
+    // (a warming motor): 40-row shifts of channel b every 300 rows.
+    let dir = scratch("hotelling");
+    let mut csv = String::from("a,b,c,drift,anomaly\n");
+    let mut x: u64 = 11;
+    let mut noise = move || {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for i in 0..3000 {
+        let on = i % 300 >= 150 && i % 300 < 190;
+        let b = if on { 1.5 } else { 0.0 } + noise();
+        csv += &format!("{},{b},{},{},{}\n", noise(), noise(), 0.002 * i as f64 + 0.05 * noise(), u8::from(on));
+    }
+    let data = dir.join("levels.csv");
+    std::fs::write(&data, csv).expect("write");
+    let toml = format!("{NOVELTY}\n[model]\npreset = \"hotelling\"\nslow = 0.5\nshrinkage = 0.5");
+    train_and_reload("hotelling", &toml, &data, |t| {
+        let auc = t.roc_auc.expect("two classes");
+        assert!(auc > 0.9, "hotelling: ROC-AUC {auc}");
+    });
+}
+
+#[test]
 fn k_sigma_fits_and_reloads() {
     novelty("k-sigma", "", 0.6);
 }
@@ -288,7 +313,7 @@ fn every_task_has_a_test() {
     // The presets above cover each task; this guards the list when presets are added.
     let names: Vec<&str> =
         telltale_models::presets::PRESETS.iter().chain(telltale_models::baselines::BASELINES).copied().collect();
-    assert_eq!(names.len(), 15);
+    assert_eq!(names.len(), 16);
     let _ = Task::Novelty;
 }
 

@@ -1,9 +1,10 @@
 //! Classic baselines on the same windows as the networks: Random Forest
 //! (seed 000), Isolation Forest and One-Class SVM (seed 004), PCA T²/Q
-//! (SKAB) and k-sigma.
+//! (SKAB), Hotelling's T² of window means (SKAB, drift-robust) and k-sigma.
 
 pub mod features;
 pub mod forest;
+pub mod hotelling;
 pub mod iforest;
 pub mod ksigma;
 pub mod ocsvm;
@@ -20,7 +21,7 @@ use crate::score::Scores;
 pub use features::Features;
 
 /// Names of every baseline preset.
-pub const BASELINES: &[&str] = &["random-forest", "isolation-forest", "one-class-svm", "pca", "k-sigma"];
+pub const BASELINES: &[&str] = &["random-forest", "isolation-forest", "one-class-svm", "pca", "hotelling", "k-sigma"];
 
 /// Random Forest settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +97,23 @@ impl Default for PcaConfig {
     }
 }
 
+/// Hotelling T² settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HotellingConfig {
+    /// A channel whose window means keep at least this share of its variance
+    /// over the training windows is read by its rate of change (above 1: none).
+    pub slow: f64,
+    /// Share of the off-diagonal covariance dropped, in [0, 1] (1: variances alone).
+    pub shrinkage: f64,
+}
+
+impl Default for HotellingConfig {
+    fn default() -> Self {
+        HotellingConfig { slow: 0.5, shrinkage: 0.0 }
+    }
+}
+
 /// k-sigma settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -122,6 +140,8 @@ pub enum BaselineConfig {
     OneClassSvm(OneClassSvmConfig),
     /// PCA with T² and Q.
     Pca(PcaConfig),
+    /// Hotelling's T² of window means.
+    Hotelling(HotellingConfig),
     /// k standard deviations per channel.
     KSigma(KSigmaConfig),
 }
@@ -138,6 +158,7 @@ impl BaselineConfig {
             }
             "one-class-svm" => BaselineConfig::OneClassSvm(overlay(&OneClassSvmConfig::default(), &fields, prefix)?),
             "pca" => BaselineConfig::Pca(overlay(&PcaConfig::default(), &fields, prefix)?),
+            "hotelling" => BaselineConfig::Hotelling(overlay(&HotellingConfig::default(), &fields, prefix)?),
             "k-sigma" => BaselineConfig::KSigma(overlay(&KSigmaConfig::default(), &fields, prefix)?),
             other => return Err(Error::config(format!("{prefix}.preset"), format!("unknown preset '{other}'"))),
         })
@@ -150,6 +171,7 @@ impl BaselineConfig {
             BaselineConfig::IsolationForest(_) => "isolation-forest",
             BaselineConfig::OneClassSvm(_) => "one-class-svm",
             BaselineConfig::Pca(_) => "pca",
+            BaselineConfig::Hotelling(_) => "hotelling",
             BaselineConfig::KSigma(_) => "k-sigma",
         }
     }
@@ -168,7 +190,7 @@ impl BaselineConfig {
             BaselineConfig::RandomForest(_) => Some(ThresholdSpec::Fixed { value: 0.5 }),
             BaselineConfig::Pca(_) => Some(ThresholdSpec::Fixed { value: 1.0 }),
             BaselineConfig::KSigma(c) => Some(ThresholdSpec::Fixed { value: c.k }),
-            BaselineConfig::IsolationForest(_) | BaselineConfig::OneClassSvm(_) => None,
+            BaselineConfig::IsolationForest(_) | BaselineConfig::OneClassSvm(_) | BaselineConfig::Hotelling(_) => None,
         }
     }
 
@@ -198,6 +220,10 @@ impl BaselineConfig {
             BaselineConfig::KSigma(c) if !(c.k > 0.0 && c.k.is_finite()) => {
                 Err(Error::config("model.k", format!("{} must be positive", c.k)))
             }
+            BaselineConfig::Hotelling(c) if !(c.slow > 0.0 && c.slow.is_finite()) => {
+                Err(Error::config("model.slow", format!("{} must be positive", c.slow)))
+            }
+            BaselineConfig::Hotelling(c) => share("shrinkage", c.shrinkage, true),
             BaselineConfig::KSigma(_) => Ok(()),
         }
     }
@@ -236,6 +262,8 @@ pub enum Baseline {
         /// Window features.
         features: Features,
     },
+    /// Hotelling's T².
+    Hotelling(hotelling::Hotelling),
     /// k-sigma.
     KSigma(ksigma::KSigma),
 }
@@ -282,6 +310,9 @@ impl Baseline {
                 monitor: pca::PcaMonitor::fit(&c.features.matrix(data, &idx), c.variance, c.quantile)?,
                 features: c.features,
             },
+            BaselineConfig::Hotelling(c) => {
+                Baseline::Hotelling(hotelling::Hotelling::fit(data, &idx, c.slow, c.shrinkage)?)
+            }
             BaselineConfig::KSigma(_) => Baseline::KSigma(ksigma::KSigma::fit(data, &idx)),
         })
     }
@@ -313,6 +344,10 @@ impl Baseline {
                         per_channel[r * c + features.channel(j, c)] += v;
                     }
                 }
+                Scores { score, per_channel, channels: c, rmse: None }
+            }
+            Baseline::Hotelling(h) => {
+                let (score, per_channel) = h.score(data, idx);
                 Scores { score, per_channel, channels: c, rmse: None }
             }
             Baseline::KSigma(k) => {
