@@ -206,9 +206,17 @@ impl Chart for HistogramChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
-        let finite: Vec<f64> = self.scores.iter().copied().filter(|x| x.is_finite()).collect();
-        let lo = quantile(&finite, 0.0).min(self.threshold.filter(|t| t.is_finite()).unwrap_or(f64::INFINITY));
-        let hi = score_ceiling(&finite, self.threshold).max(lo + f64::EPSILON);
+        let raw: Vec<f64> = self.scores.iter().copied().filter(|x| x.is_finite()).collect();
+        // Heavy-tailed non-negative scores (most near zero, a few in the hundreds) read on a log axis.
+        let median = quantile(&raw, 0.5);
+        let log = raw.iter().all(|&x| x >= 0.0) && median > 0.0 && quantile(&raw, 0.99) > 20.0 * median;
+        let positive: Vec<f64> = raw.iter().copied().filter(|&x| x > 0.0).collect();
+        let floor = quantile(&positive, 0.001);
+        let tx = |x: f64| if log { x.max(floor).log10() } else { x };
+        let finite: Vec<f64> = raw.iter().map(|&x| tx(x)).collect();
+        let threshold = self.threshold.filter(|t| t.is_finite()).map(tx);
+        let lo = quantile(&finite, 0.0).min(threshold.unwrap_or(f64::INFINITY));
+        let hi = if log { quantile(&finite, 1.0) } else { score_ceiling(&finite, threshold) }.max(lo + f64::EPSILON);
         let width = (hi - lo) / BINS as f64;
         let bin = |x: f64| (((x - lo) / width).floor().max(0.0) as usize).min(BINS - 1);
         let classes: Vec<(String, RGBColor, Vec<f64>)> = match &self.labels {
@@ -220,7 +228,7 @@ impl Chart for HistogramChart<'_> {
                         .iter()
                         .zip(labels)
                         .filter(|&(s, &l)| l == class && s.is_finite())
-                        .map(|(&s, _)| s)
+                        .map(|(&s, _)| tx(s))
                         .collect();
                     (format!("{name} ({})", mine.len()), color, mine)
                 })
@@ -250,7 +258,12 @@ impl Chart for HistogramChart<'_> {
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.08))
-            .x_desc("anomaly score (the last bin holds everything above it)")
+            .x_desc(if log {
+                "anomaly score, log scale (the last bin holds everything above it)"
+            } else {
+                "anomaly score (the last bin holds everything above it)"
+            })
+            .x_label_formatter(&|x| if log { tick(10f64.powf(*x)) } else { short(*x) })
             .y_desc("share of the class")
             .label_style((FONT, 13))
             .draw()
@@ -266,14 +279,21 @@ impl Chart for HistogramChart<'_> {
                 .label(name.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], color.mix(0.45).filled()));
         }
-        if let Some(t) = self.threshold.filter(|t| t.is_finite()) {
+        if let Some(t) = threshold {
             let style = palette::THRESHOLD.stroke_width(2);
+            let shown = if log { 10f64.powf(t) } else { t };
             chart
                 .draw_series(DashedLineSeries::new([(t, 0.0), (t, top)], 8, 5, style))
                 .map_err(text)?
-                .label(format!("threshold {}", short(t)))
+                .label(format!("threshold {}", short(shown)))
                 .legend(line_legend(palette::THRESHOLD));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
+}
+
+/// A log-axis tick: three significant digits, trailing zeros dropped.
+fn tick(x: f64) -> String {
+    let s = short(x);
+    if s.contains('.') && !s.contains('e') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
 }

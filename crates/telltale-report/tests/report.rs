@@ -165,3 +165,25 @@ fn rows_in_any_order_and_with_gaps_are_drawn() {
     let report = render(&dir).expect("render");
     assert_eq!(report.runs[0].series, (2, 2));
 }
+
+#[test]
+fn heavy_tailed_scores_get_a_log_axis() {
+    let dir = scratch("heavy");
+    let mut r = record(Some(1.0));
+    for row in &mut r.rows {
+        row.score = if row.label == Some(1) { 50.0 + row.row as f64 } else { 0.1 + (row.row % 10) as f64 / 20.0 };
+        row.flag = row.score >= 1.0;
+    }
+    r.write(&dir).expect("write");
+    let report = render(&dir).expect("render");
+    let hist = report.runs[0].figures.iter().find(|p| p.ends_with("histogram.png")).expect("histogram");
+    let svg = std::fs::read_to_string(hist.with_extension("svg")).expect("svg");
+    assert!(svg.contains("log scale"), "no log axis");
+    assert!(svg.contains("threshold 1.000"));
+    // The plain scores of the other tests stay on a linear axis.
+    let dir = scratch("plain");
+    record(Some(2.0)).write(&dir).expect("write");
+    let report = render(&dir).expect("render");
+    let hist = report.runs[0].figures.iter().find(|p| p.ends_with("histogram.png")).expect("histogram");
+    assert!(!std::fs::read_to_string(hist.with_extension("svg")).expect("svg").contains("log scale"));
+}
