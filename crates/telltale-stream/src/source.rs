@@ -11,7 +11,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
 pub use crate::connect::BrokerUrl;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One message: its topic, payload and arrival time.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,9 +147,16 @@ impl Source for Mqtt {
                     backoff = Duration::from_millis(100);
                     tracing::info!("connected to {where_}");
                     // Subscribing again after a reconnect is harmless and covers a broker that lost the session.
-                    if let Err(e) = client.subscribe(self.filter.clone(), QoS::AtLeastOnce).await {
-                        break Err(Error::config("mqtt subscribe", e.to_string()));
-                    }
+                    // The request waits in the client's queue behind acknowledgements made while the broker was
+                    // away; only this loop's polling empties that queue, so the request is sent from its own task
+                    // (waiting for it here deadlocks once the queue is full).
+                    let (c, filter) = (client.clone(), self.filter.clone());
+                    let at = where_.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = c.subscribe(filter, QoS::AtLeastOnce).await {
+                            tracing::warn!("{at}: subscribing failed: {e}");
+                        }
+                    });
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     seq += 1;
