@@ -69,6 +69,37 @@ impl SeriesChart<'_> {
         lines.into_iter().map(thin).collect()
     }
 
+    /// The channels drawn, in their order: all when they fit, else the [`MAX_CHANNELS`] whose
+    /// z-scored mean differs most between flagged and unflagged items (the first ones when nothing,
+    /// or everything, is flagged).
+    fn picked(&self) -> Vec<usize> {
+        let n = self.channels.len();
+        if n <= MAX_CHANNELS {
+            return (0..n).collect();
+        }
+        let moved = |c: usize| {
+            let (mean, std) = moments(&self.rows, c);
+            let side = |flag: bool| {
+                let v: Vec<f64> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.flag == flag && r.values[c].is_finite())
+                    .map(|r| (r.values[c] - mean) / std)
+                    .collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
+            match (side(true), side(false)) {
+                (Some(a), Some(b)) => (a - b).abs(),
+                _ => 0.0,
+            }
+        };
+        let mut order: Vec<(usize, f64)> = (0..n).map(|c| (c, moved(c))).collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut picked: Vec<usize> = order.into_iter().take(MAX_CHANNELS).map(|(c, _)| c).collect();
+        picked.sort_unstable();
+        picked
+    }
+
     fn caption(&self) -> String {
         let labelled = self.runs(|r| r.label == Some(1)).len();
         let flagged = self.rows.iter().filter(|r| r.flag).count();
@@ -127,10 +158,11 @@ impl Chart for SeriesChart<'_> {
         let flagged = self.runs(|r| r.flag);
 
         // Readings, z-scored per channel so they share one axis.
-        let shown = self.channels.len().min(MAX_CHANNELS);
-        let z: Vec<(f64, f64)> = (0..shown).map(|c| moments(&self.rows, c)).collect();
+        let picked = self.picked();
+        let shown = picked.len();
+        let z: Vec<(f64, f64)> = picked.iter().map(|&c| moments(&self.rows, c)).collect();
         let lines: Vec<Vec<Vec<(f64, f64)>>> =
-            (0..shown).map(|c| self.lines(|r| (r.values[c] - z[c].0) / z[c].1)).collect();
+            picked.iter().zip(&z).map(|(&c, z)| self.lines(|r| (r.values[c] - z.0) / z.1)).collect();
         let (lo, hi) = lines
             .iter()
             .flatten()
@@ -141,7 +173,7 @@ impl Chart for SeriesChart<'_> {
         let band = (hi - lo) * 0.06;
         let mut caption = self.caption();
         if self.channels.len() > shown {
-            caption += &format!(" (first {shown} of {} channels drawn)", self.channels.len());
+            caption += &format!(" ({shown} of {} channels: those that moved most where flagged)", self.channels.len());
         }
         let mut chart = ChartBuilder::on(&top)
             .caption(caption, (FONT, 18))
@@ -171,7 +203,7 @@ impl Chart for SeriesChart<'_> {
                 let drawn = chart.draw_series(LineSeries::new(line.iter().copied(), color)).map_err(text)?;
                 if k == 0 {
                     drawn
-                        .label(self.channels[c].clone())
+                        .label(self.channels[picked[c]].clone())
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
                 }
             }

@@ -187,3 +187,20 @@ fn heavy_tailed_scores_get_a_log_axis() {
     let hist = report.runs[0].figures.iter().find(|p| p.ends_with("histogram.png")).expect("histogram");
     assert!(!std::fs::read_to_string(hist.with_extension("svg")).expect("svg").contains("log scale"));
 }
+
+#[test]
+fn with_many_channels_the_ones_that_moved_where_flagged_are_drawn() {
+    let dir = scratch("channels");
+    let mut r = record(Some(2.0));
+    r.info.channels = (0..6).map(|c| format!("sensor-{c}")).collect();
+    for row in &mut r.rows {
+        let noise = |c: usize| ((row.row * 31 + c * 17) % 13) as f64 / 13.0 - 0.5;
+        row.values = (0..6).map(|c| if c == 5 && row.flag { 4.0 + noise(c) } else { noise(c) }).collect();
+    }
+    r.write(&dir).expect("write");
+    let report = render(&dir).expect("render");
+    let series = report.runs[0].figures.iter().find(|p| p.ends_with("series-00-pump-a_csv.png")).expect("series");
+    let svg = std::fs::read_to_string(series.with_extension("svg")).expect("svg");
+    assert!(svg.contains("4 of 6 channels"), "caption");
+    assert!(svg.contains("sensor-5"), "the channel that moved is drawn");
+}
