@@ -151,6 +151,18 @@ fn spot_stream(level: f64, risk: f64, depth: usize, calibration: &[f64]) -> Resu
 impl Threshold {
     /// Flags for a series of scores (in time order for the sliding band; its
     /// first `window` scores are never flagged).
+    /// Checks a threshold read from a file: a SPOT/DSPOT threshold must calibrate from its stored
+    /// scores (one that does not would flag nothing).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Threshold::Spot { level, risk, depth, calibration } => {
+                spot_stream(*level, *risk, *depth, calibration).map(|_| ())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Flags per score (`validate` first for a threshold read from a file).
     pub fn flags(&self, scores: &[f64]) -> Vec<bool> {
         match self {
             Threshold::Static { value } => scores.iter().map(|s| s >= value).collect(),
@@ -158,7 +170,7 @@ impl Threshold {
             Threshold::Spot { level, risk, depth, calibration } => {
                 match spot_stream(*level, *risk, *depth, calibration) {
                     Ok(mut alarm) => scores.iter().map(|&s| alarm(s)).collect(),
-                    // Fitted thresholds were calibrated once already: only a hand-edited model file lands here.
+                    // Fitted thresholds were calibrated once already, and model files are validated on loading.
                     Err(_) => vec![false; scores.len()],
                 }
             }
@@ -400,5 +412,10 @@ depth = 10"#,
         let err = toml::from_str::<ThresholdSpec>("kind = \"telemanom\"\nbatchh = 5").unwrap_err().to_string();
         assert!(err.contains("batchh"), "{err}");
         assert!(ThresholdSpec::Spot { level: 0.98, risk: 0.5, depth: 0 }.fit(&calibration).is_err());
+        // A SPOT threshold read from a file is checked before use: one that cannot calibrate is refused.
+        let broken = Threshold::Spot { level: 0.98, risk: 1e-4, depth: 0, calibration: vec![1.0; 3] };
+        assert!(broken.validate().is_err());
+        let fitted = ThresholdSpec::Spot { level: 0.98, risk: 1e-4, depth: 0 }.fit(&calibration).expect("fit");
+        assert!(fitted.validate().is_ok());
     }
 }

@@ -161,6 +161,7 @@ impl Model {
             ));
         }
         let manifest: Manifest = serde_json::from_value(head).map_err(|e| artifact(&path, e.to_string()))?;
+        manifest.decision.threshold.validate().map_err(|e| artifact(&path, format!("decision.threshold: {e}")))?;
         let detector = match &manifest.experiment.model {
             ModelConfig::Neural(cfg) => {
                 let weights = dir.join(WEIGHTS);

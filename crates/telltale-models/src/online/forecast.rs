@@ -36,7 +36,8 @@ impl Default for ForecastConfig {
 pub struct Forecast {
     cfg: ForecastConfig,
     warmup: usize,
-    seen: Vec<f64>,
+    /// Warm-up readings so far, their running mean and sum of squared deviations (Welford).
+    seen: (usize, f64, f64),
     scale: Option<(f64, f64)>,
     lags: std::collections::VecDeque<f64>,
     /// Season lengths in readings.
@@ -67,7 +68,7 @@ impl Forecast {
         }
         Forecast {
             warmup: warmup.max(cfg.lags + 2),
-            seen: Vec::new(),
+            seen: (0, 0.0, 0.0),
             scale: None,
             lags: std::collections::VecDeque::with_capacity(keep + 1),
             periods,
@@ -116,12 +117,14 @@ impl Online for Forecast {
         let (mean, std) = match self.scale {
             Some(s) => s,
             None => {
-                self.seen.push(raw);
-                let (mean, std) = telltale_core::threshold::mean_std(&self.seen);
-                let s = (mean, std.max(1e-9));
-                if self.seen.len() >= self.warmup {
+                let (n, mean, m2) = &mut self.seen;
+                *n += 1;
+                let delta = raw - *mean;
+                *mean += delta / *n as f64;
+                *m2 += delta * (raw - *mean);
+                let s = (*mean, (*m2 / *n as f64).sqrt().max(1e-9));
+                if *n >= self.warmup {
                     self.scale = Some(s);
-                    self.seen = Vec::new();
                 }
                 s
             }
