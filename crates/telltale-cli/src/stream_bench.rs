@@ -222,16 +222,27 @@ async fn service(
     // The service's subscription must exist before the load starts: wait for its first (probe) message.
     let probe = AsyncClient::new(MqttOptions::new("probe", sim.broker.host.clone(), sim.broker.port), 16);
     let (probe_client, mut probe_events) = probe;
+    // Its event loop runs on its own: a poll cut short by a timeout can cancel the connection handshake.
+    let pump = tokio::spawn(async move {
+        loop {
+            match probe_events.poll().await {
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(20);
     while Counters::get(&service.counters.messages) == 0 {
         if Instant::now() > deadline {
+            pump.abort();
             bail!("the service did not receive a probe message within 20 s");
         }
         let _ = probe_client.try_publish("sensors/probe/x", QoS::AtMostOnce, false, "{}");
-        let _ = tokio::time::timeout(Duration::from_millis(50), probe_events.poll()).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = probe_client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), pump).await;
     let refused_probes = Counters::get(&service.counters.malformed);
 
     let sent = Arc::new(Mutex::new(Vec::new()));

@@ -172,6 +172,15 @@ impl DetectStage {
                     let repeat = matches!(e, Error::OutOfOrder { ts, last, .. } if ts == last);
                     Counters::add(if repeat { &counters.duplicate } else { &counters.out_of_order }, 1);
                     tracing::warn!("{e}");
+                    // Too late to score, not too late to keep: a broker redelivers what a restart interrupted
+                    // after newer readings (the store skips a reading it holds already).
+                    if self.store_readings && !repeat {
+                        done.readings.push(ReadingRow {
+                            device: device.to_owned(),
+                            ts: reading.ts.unwrap_or(m.received_ms),
+                            data: values_json(&reading.values),
+                        });
+                    }
                 }
                 Err(e @ Error::UnknownDevice { .. }) => {
                     Counters::add(&counters.unknown_device, 1);
@@ -238,6 +247,8 @@ mod tests {
             msg("sensors/d1/t", r#"{"ts": 1, "a": 0, "b": 1}"#),
             msg("sensors/d1/t", r#"{"ts": 2, "a": 0, "c": 1}"#),
             msg("sensors/d1/t", r#"[{"ts": 2, "a": 4, "b": 1}, {"ts": 3, "a": 0, "b": 1}, {"ts": 4, "a": 0, "b": 1}]"#),
+            // Late (a redelivery after newer ones): stored, not scored.
+            msg("sensors/d1/t", r#"{"ts": 0, "a": 9, "b": 1}"#),
         ];
         let (tx, rx) = mpsc::channel(4);
         let (out_tx, mut out_rx) = mpsc::channel(16);
@@ -259,15 +270,16 @@ mod tests {
             stored.extend(p.readings.into_iter().map(|r| (r.ts, r.data)));
         }
         assert_eq!(stored[0], (1000, r#"{"a":0,"b":1}"#.to_owned()));
-        assert_eq!(stored.len(), 4, "accepted readings only");
+        assert_eq!(stored.len(), 5, "accepted readings and the late one, not the repeat");
+        assert_eq!(stored[4], (0, r#"{"a":9,"b":1}"#.to_owned()));
         // Windows (0, 4), (4, 0), (0, 0) of `a`: scores 4, 4, 0 against 4. Timestamps are epoch seconds.
         let flags: Vec<bool> = decisions.iter().map(|d| d.anomalous).collect();
         assert_eq!(flags, [true, true, false], "{decisions:?}");
         assert_eq!((decisions[2].start_ms, decisions[2].end_ms), (3000, 4000));
         let c = |a: &AtomicU64| Counters::get(a);
-        assert_eq!(c(&counters.messages), 6);
+        assert_eq!(c(&counters.messages), 7);
         assert_eq!((c(&counters.readings), c(&counters.windows), c(&counters.anomalies)), (4, 3, 2));
         assert_eq!((c(&counters.malformed), c(&counters.duplicate), c(&counters.unmatched)), (2, 1, 1));
-        assert_eq!(c(&counters.out_of_order), 0);
+        assert_eq!(c(&counters.out_of_order), 1);
     }
 }

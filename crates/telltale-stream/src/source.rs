@@ -147,16 +147,17 @@ impl Source for Mqtt {
                     backoff = Duration::from_millis(100);
                     tracing::info!("connected to {where_}");
                     // Subscribing again after a reconnect is harmless and covers a broker that lost the session.
-                    // The request waits in the client's queue behind acknowledgements made while the broker was
-                    // away; only this loop's polling empties that queue, so the request is sent from its own task
-                    // (waiting for it here deadlocks once the queue is full).
-                    let (c, filter) = (client.clone(), self.filter.clone());
-                    let at = where_.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = c.subscribe(filter, QoS::AtLeastOnce).await {
-                            tracing::warn!("{at}: subscribing failed: {e}");
-                        }
-                    });
+                    // The request joins the client's queue, which only this loop's polling empties: when
+                    // acknowledgements made while the broker was away have filled it, waiting here would deadlock,
+                    // so the request then waits in a task of its own.
+                    if client.try_subscribe(self.filter.clone(), QoS::AtLeastOnce).is_err() {
+                        let (c, filter, at) = (client.clone(), self.filter.clone(), where_.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = c.subscribe(filter, QoS::AtLeastOnce).await {
+                                tracing::warn!("{at}: subscribing failed: {e}");
+                            }
+                        });
+                    }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     seq += 1;
@@ -179,8 +180,10 @@ impl Source for Mqtt {
         // Stopping: no more messages in; acknowledge what gets committed, then leave the broker cleanly.
         drop(tx);
         let drained = async {
+            // Each acknowledgement sent is an event, so the queue is checked after every one; polls are never
+            // cut short (that could cancel a reconnection's handshake), the whole wait is bounded below.
             while !unacked.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                if tokio::time::timeout(Duration::from_millis(50), events.poll()).await.is_ok_and(|e| e.is_err()) {
+                if events.poll().await.is_err() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
