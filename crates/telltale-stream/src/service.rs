@@ -164,6 +164,7 @@ impl Service {
             outbox_stop_rx,
             Duration::from_millis(500),
         ));
+        let subscribed = Arc::new(Notify::new());
         let source = Mqtt {
             broker: broker.clone(),
             filter: pattern.filter(),
@@ -173,8 +174,14 @@ impl Service {
             // would tie delivery to the commit cadence), so there messages are acknowledged on arrival.
             committed: (!config.broker.is_empty()).then_some(committed_rx),
             stop: Some(stop_rx),
+            subscribed: Some(subscribed.clone()),
         };
         let source = tokio::spawn(source.run(messages_tx));
+        // Readings published before the broker holds the subscription find no subscriber: start serving once it
+        // does (a broker that cannot be reached yet is retried in the background; the wait is bounded).
+        if tokio::time::timeout(Duration::from_secs(10), subscribed.notified()).await.is_err() {
+            tracing::warn!("not subscribed after 10 s; serving anyway, the subscription follows the connection");
+        }
 
         let http_stop = Arc::new(Notify::new());
         let (http_addr, http_task) = if config.http.is_empty() {
@@ -288,6 +295,50 @@ mod tests {
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
         (format!("http://{addr}/hook"), seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readings_published_as_soon_as_the_service_is_up_are_all_received() {
+        // `start` returns once the broker holds the subscription: nothing published after it finds no subscriber.
+        let dir = std::env::temp_dir().join(format!("telltale-service-first-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let port = free_port();
+        let config = ServeConfig {
+            listen: format!("127.0.0.1:{port}"),
+            db: format!("sqlite://{}", dir.join("first.db").display()),
+            http: String::new(),
+            ..ServeConfig::default()
+        };
+        let service =
+            Service::start(&config, zero_model(ThresholdSpec::Static { value: 4.0 }, 1)).await.expect("start");
+        let (client, mut events) = AsyncClient::new(MqttOptions::new("first", "127.0.0.1", port), 512);
+        let n = 200;
+        for ts in 0..n {
+            let payload = format!(r#"{{"ts": {}, "a": 0, "b": 1}}"#, 1_000 + ts);
+            client.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("queue");
+        }
+        let acked = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut acked = 0;
+            while acked < n {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        })
+        .await;
+        assert!(acked.is_ok(), "the broker acknowledged every reading");
+        let received = tokio::time::timeout(Duration::from_secs(20), async {
+            while Counters::get(&service.counters.messages) < n {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        let got = Counters::get(&service.counters.messages);
+        assert!(received.is_ok(), "{got} of {n} readings received");
+        service.stop().await.expect("stop");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

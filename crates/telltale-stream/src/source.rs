@@ -86,6 +86,9 @@ pub struct Mqtt {
     /// Turns true to stop: the source stops forwarding, waits (at most 10 s) until what it forwarded is
     /// committed and acknowledged, then disconnects.
     pub stop: Option<watch::Receiver<bool>>,
+    /// Notified each time the broker confirms the subscription (a reading published before the first
+    /// confirmation may find no subscriber and be dropped by the broker).
+    pub subscribed: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// QoS 1 publishes waiting for their commit, oldest first.
@@ -159,6 +162,11 @@ impl Source for Mqtt {
                         });
                     }
                 }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(n) = &self.subscribed {
+                        n.notify_one();
+                    }
+                }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     seq += 1;
                     let m = Message::new(p.topic.clone(), p.payload.to_vec(), seq);
@@ -227,6 +235,7 @@ mod tests {
             client_id: "telltale-test".into(),
             committed: None,
             stop: None,
+            subscribed: None,
         };
         let (tx, rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(64);
@@ -286,6 +295,7 @@ mod tests {
             client_id: "telltale-v5".into(),
             committed: None,
             stop: None,
+            subscribed: None,
         };
         let (tx, mut rx) = mpsc::channel(64);
         tokio::spawn(source.run(tx));
