@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rumqttc::AsyncClient;
+use rumqttc::{AsyncClient, QoS};
 use telltale_runtime::Model;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -174,6 +174,7 @@ impl Service {
             // would tie delivery to the commit cadence), so there messages are acknowledged on arrival.
             committed: (!config.broker.is_empty()).then_some(committed_rx),
             stop: Some(stop_rx),
+            qos: if config.broker.is_empty() { QoS::AtMostOnce } else { QoS::AtLeastOnce },
             subscribed: Some(subscribed.clone()),
         };
         let source = tokio::spawn(source.run(messages_tx));
@@ -276,7 +277,7 @@ mod tests {
     use super::*;
     use crate::detect::tests::zero_model;
     use crate::testing::free_port;
-    use rumqttc::{Event, MqttOptions, Packet, QoS};
+    use rumqttc::{Event, MqttOptions, Packet};
     use std::sync::Mutex;
     use telltale_runtime::format::ThresholdSpec;
 

@@ -132,6 +132,7 @@ mod tests {
             client_id: "telltale-restart".into(),
             committed: Some(committed),
             stop: None,
+            qos: QoS::AtLeastOnce,
             subscribed: None,
         }
     }

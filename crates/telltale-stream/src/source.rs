@@ -67,7 +67,7 @@ impl Source for Replay {
     }
 }
 
-/// Subscribes to `filter` on a broker at QoS 1 with a persistent session (`client_id` names it), and forwards
+/// Subscribes to `filter` on a broker (at `qos`) with a persistent session (`client_id` names it), and forwards
 /// every publish. Reconnects with back-off (0.1 s doubling to 5 s) when the broker goes away.
 ///
 /// With `committed` set, a QoS 1 message is acknowledged only once the store has committed it (the receiver
@@ -86,6 +86,10 @@ pub struct Mqtt {
     /// Turns true to stop: the source stops forwarding, waits (at most 10 s) until what it forwarded is
     /// committed and acknowledged, then disconnects.
     pub stop: Option<watch::Receiver<bool>>,
+    /// The subscription's QoS: 1 where the broker outlives the service (it keeps what the service has not
+    /// acknowledged); the embedded broker, which lives and dies with the service, delivers at 0 (its QoS 1 path
+    /// was seen holding back a few readings of a busy stream for good).
+    pub qos: QoS,
     /// Notified each time the broker confirms the subscription (a reading published before the first
     /// confirmation may find no subscriber and be dropped by the broker).
     pub subscribed: Option<Arc<tokio::sync::Notify>>,
@@ -153,10 +157,10 @@ impl Source for Mqtt {
                     // The request joins the client's queue, which only this loop's polling empties: when
                     // acknowledgements made while the broker was away have filled it, waiting here would deadlock,
                     // so the request then waits in a task of its own.
-                    if client.try_subscribe(self.filter.clone(), QoS::AtLeastOnce).is_err() {
-                        let (c, filter, at) = (client.clone(), self.filter.clone(), where_.clone());
+                    if client.try_subscribe(self.filter.clone(), self.qos).is_err() {
+                        let (c, filter, at, qos) = (client.clone(), self.filter.clone(), where_.clone(), self.qos);
                         tokio::spawn(async move {
-                            if let Err(e) = c.subscribe(filter, QoS::AtLeastOnce).await {
+                            if let Err(e) = c.subscribe(filter, qos).await {
                                 tracing::warn!("{at}: subscribing failed: {e}");
                             }
                         });
@@ -235,6 +239,7 @@ mod tests {
             client_id: "telltale-test".into(),
             committed: None,
             stop: None,
+            qos: QoS::AtLeastOnce,
             subscribed: None,
         };
         let (tx, rx) = mpsc::channel(64);
@@ -295,6 +300,7 @@ mod tests {
             client_id: "telltale-v5".into(),
             committed: None,
             stop: None,
+            qos: QoS::AtLeastOnce,
             subscribed: None,
         };
         let (tx, mut rx) = mpsc::channel(64);
