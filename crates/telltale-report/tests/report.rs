@@ -204,3 +204,23 @@ fn with_many_channels_the_ones_that_moved_where_flagged_are_drawn() {
     assert!(svg.contains("4 of 6 channels"), "caption");
     assert!(svg.contains("sensor-5"), "the channel that moved is drawn");
 }
+
+#[test]
+fn degenerate_records_still_render() {
+    // One item; then items whose scores and readings are all missing (NaN).
+    for rows in [1usize, 5] {
+        let dir = scratch(&format!("degenerate-{rows}"));
+        let mut r = record(Some(2.0));
+        r.rows.truncate(rows);
+        if rows > 1 {
+            for row in &mut r.rows {
+                row.score = f64::NAN;
+                row.values = vec![f64::NAN, f64::NAN];
+            }
+        }
+        r.history.clear();
+        r.write(&dir).expect("write");
+        let report = render(&dir).expect("render");
+        assert_eq!(report.runs[0].series, (1, 1));
+    }
+}
