@@ -20,6 +20,8 @@ use crate::train::{figures, render_evaluation};
 pub(crate) struct ScoredPart {
     /// The data file.
     pub(crate) path: PathBuf,
+    /// The part scored: `all`, `train`, `validation` or `test`.
+    pub(crate) part: String,
     /// Its readings (unscaled).
     pub(crate) data: Dataset,
     /// Its windows.
@@ -74,7 +76,7 @@ pub(crate) fn score_part(
     let Some(evaluation) = evaluate(protocol, &scores, &windows, &idx, &decision.threshold, group) else {
         bail!("{}: the windows carry no labels", path.display());
     };
-    Ok(ScoredPart { path: path.to_path_buf(), data, windows, idx, scores, evaluation })
+    Ok(ScoredPart { path: path.to_path_buf(), part: name, data, windows, idx, scores, evaluation })
 }
 
 /// Runs the command.
@@ -86,14 +88,8 @@ pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
     if let Some(dir) = &args.report {
         crate::report::model_record(&model, &part, "evaluate").write(dir)?;
     }
-    let title = match args.split {
-        None => "all",
-        Some(PartArg::Train) => "train",
-        Some(PartArg::Val) => "validation",
-        Some(PartArg::Test) => "test",
-    };
     if args.json {
         return print_json(&figures(&part.evaluation));
     }
-    crate::output::emit(&render_evaluation(title, &part.evaluation))
+    crate::output::emit(&render_evaluation(&part.part, &part.evaluation))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use telltale_core::Intervals;
 use telltale_core::benchmarks::nab::{NabSeries, read_corpus, read_results, read_windows, write_result};
 use telltale_core::metrics::nab::{PROFILES, ProfileScore, Series, probationary_length, score_corpus};
 use telltale_models::config::data_root;
@@ -183,13 +184,13 @@ fn record(name: &str, d: &DetectorScores, corpus: &[NabSeries], scores: &[Vec<f6
     let mut rows = Vec::new();
     for (s, sc) in corpus.iter().zip(scores) {
         let probation = probationary_length(s.values.len());
-        for (i, (&t, &v)) in s.timestamps.iter().zip(&s.values).enumerate() {
-            let inside = s.windows.iter().any(|&(a, b)| a <= t && t <= b);
+        let labels = Intervals { key: s.key.clone(), spans: s.windows.clone() }.label(&s.timestamps);
+        for (i, ((&t, &v), &label)) in s.timestamps.iter().zip(&s.values).zip(&labels).enumerate() {
             rows.push(ScoreRow {
                 series: s.key.clone(),
                 row: i,
                 time_ms: Some(t),
-                label: Some(u8::from(inside)),
+                label: Some(label),
                 score: sc[i],
                 flag: i >= probation && sc[i] >= standard.threshold,
                 values: vec![v],

@@ -78,7 +78,7 @@ fn record(det: &SkabDetector, f: &SkabFigures, files: &[SkabFile], results: &[Fi
     for (file, r) in files.iter().zip(results) {
         let width = file.features.len();
         let same = file.features == channels;
-        let t = if r.threshold.abs() > 0.0 { r.threshold.abs() } else { 1.0 };
+        let t = r.scale();
         for (k, (&score, &flag)) in r.scores.iter().zip(&r.flags).enumerate() {
             let row = TRAIN_ROWS + k;
             rows.push(ScoreRow {

@@ -78,6 +78,13 @@ pub struct FileResult {
     pub threshold: f64,
 }
 
+impl FileResult {
+    /// The threshold's magnitude (1 for a zero threshold): scores divided by it share one cut, 1, across files.
+    pub fn scale(&self) -> f64 {
+        if self.threshold.abs() > 0.0 { self.threshold.abs() } else { 1.0 }
+    }
+}
+
 /// Runs one detector on one file.
 pub fn run_file(det: &SkabDetector, file: &SkabFile, device: &Device) -> Result<FileResult> {
     let task = det.model.task();
@@ -170,7 +177,7 @@ pub fn pool(files: &[SkabFile], results: &[FileResult]) -> Result<SkabFigures> {
     for (f, r) in files.iter().zip(results) {
         labels.extend_from_slice(&f.anomaly[TRAIN_ROWS..]);
         flags.extend_from_slice(&r.flags);
-        let t = if r.threshold.abs() > 0.0 { r.threshold.abs() } else { 1.0 };
+        let t = r.scale();
         relative.extend(r.scores.iter().map(|s| if s.is_finite() { s / t } else { f64::MIN }));
         let ts = &f.timestamps[TRAIN_ROWS..];
         let cp: Vec<f64> =

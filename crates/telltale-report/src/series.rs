@@ -136,12 +136,8 @@ fn thin(line: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 /// Mean and standard deviation of channel `c` over the items (std 1 when flat).
 fn moments(rows: &[&ScoreRow], c: usize) -> (f64, f64) {
     let v: Vec<f64> = rows.iter().map(|r| r.values[c]).filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (0.0, 1.0);
-    }
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
-    (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+    let (mean, std) = telltale_core::threshold::mean_std(&v);
+    (mean, if std > 0.0 { std } else { 1.0 })
 }
 
 impl Chart for SeriesChart<'_> {

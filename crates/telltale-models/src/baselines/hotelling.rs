@@ -49,13 +49,9 @@ fn features(data: &WindowData, idx: &[usize], slow: &[bool]) -> Array2<f64> {
 }
 
 /// Population variance of `v`.
-fn variance(v: impl Iterator<Item = f64> + Clone) -> f64 {
-    let (n, sum) = v.clone().fold((0usize, 0.0), |(n, s), x| (n + 1, s + x));
-    if n == 0 {
-        return 0.0;
-    }
-    let mean = sum / n as f64;
-    v.map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64
+fn variance(v: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = v.collect();
+    telltale_core::threshold::mean_std(&v).1.powi(2)
 }
 
 impl Hotelling {
