@@ -227,6 +227,10 @@ pub(crate) struct BenchNabArgs {
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
 
+    /// The detectors, a TOML file laid out like `examples/nab-detectors.toml` (default: that roster, built in).
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+
     /// Only these detectors (names as the table prints them, comma-separated; default: all).
     #[arg(long, value_delimiter = ',')]
     pub detectors: Vec<String>,

@@ -2,7 +2,7 @@
 //! `telltale nab-score` (NAB's scorer on any detector's result files).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -72,9 +72,15 @@ struct BenchReport {
     detectors: Vec<DetectorScores>,
 }
 
-/// The roster of streaming detectors, from their TOML descriptions.
-fn roster() -> Result<Vec<(String, StreamScorer)>> {
-    let text = include_str!("../../../examples/nab-detectors.toml");
+/// The roster of streaming detectors, from their TOML descriptions: `file`,
+/// or the built-in `examples/nab-detectors.toml`.
+fn roster(file: Option<&Path>) -> Result<Vec<(String, StreamScorer)>> {
+    let (text, origin) = match file {
+        Some(f) => {
+            (std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?, f.display().to_string())
+        }
+        None => (include_str!("../../../examples/nab-detectors.toml").to_owned(), "examples/nab-detectors.toml".into()),
+    };
     #[derive(serde::Deserialize)]
     struct Roster {
         detector: Vec<Named>,
@@ -85,9 +91,9 @@ fn roster() -> Result<Vec<(String, StreamScorer)>> {
         #[serde(flatten)]
         scorer: StreamScorer,
     }
-    let r: Roster = toml::from_str(text).context("examples/nab-detectors.toml")?;
+    let r: Roster = toml::from_str(&text).with_context(|| origin.clone())?;
     for d in &r.detector {
-        d.scorer.detector.validate().with_context(|| format!("detector '{}'", d.name))?;
+        d.scorer.detector.validate().with_context(|| format!("{origin}: detector '{}'", d.name))?;
     }
     Ok(r.detector.into_iter().map(|d| (d.name, d.scorer)).collect())
 }
@@ -101,7 +107,7 @@ fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
 pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
     let dir = args.corpus.clone().unwrap_or_else(|| data_root().join("NAB"));
     let corpus = read_corpus(&dir).with_context(|| format!("reading the NAB corpus at {}", dir.display()))?;
-    let roster = select(roster()?, &args.detectors, "--detectors", |(n, _)| n)?;
+    let roster = select(roster(args.roster.as_deref())?, &args.detectors, "--detectors", |(n, _)| n)?;
     let mut detectors = Vec::new();
     for (name, scorer) in &roster {
         let mut scored = Vec::with_capacity(corpus.len());

@@ -177,6 +177,29 @@ fn bench_nab_round_trips_through_its_result_files() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown detector 'nope'"));
 }
 
+#[test]
+fn bench_nab_reads_a_roster_file_and_names_its_mistakes() {
+    let s = Scratch::new("nabroster");
+    let corpus = nab_corpus(&s);
+    let c = corpus.to_str().expect("utf-8");
+    s.write(
+        "roster.toml",
+        "[[detector]]\nname = \"mine\"\nquiet = 0.2\ndetector = { kind = \"novelty\", blocks = 50, lengths = [2, 4] }\n",
+    );
+    let j = json(&telltale(&["bench", "nab", "--corpus", c, "--roster", &s.path("roster.toml"), "--json"]));
+    assert_eq!(j["detectors"].as_array().expect("detectors").len(), 1);
+    assert_eq!(j["best"], "mine");
+    // Series 1's level shift (rows 320-339, inside its window) is new: found.
+    let series = &j["detectors"][0]["profiles"][0]["series"];
+    let s1 = series.as_array().expect("series").iter().find(|p| p[0] == "cat/s1.csv").expect("s1");
+    assert_eq!(s1[1]["detected"], 1, "{s1}");
+    s.write("bad.toml", "[[detector]]\nname = \"bad\"\nquiet = 0.2\ndetector = { kind = \"novelty\", lengths = [] }\n");
+    let o = telltale(&["bench", "nab", "--corpus", c, "--roster", &s.path("bad.toml")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("bad.toml") && err.contains("novelty.lengths"), "{err}");
+}
+
 /// A SKAB-format file: 1000 rows of 3 sensors at 1 Hz, the anomaly (a flow
 /// drop with a pressure rise) on rows `a..b`, changepoints at its ends.
 fn skab_file(s: &Scratch, rel: &str, a: usize, b: usize, seed: u64) {

@@ -9,6 +9,8 @@
 //! - [`forecast::Forecast`]: an autoregressive forecaster fitted by recursive
 //!   least squares; with `learn` on it keeps learning as readings arrive
 //!   (online learning), off it is frozen once the warm-up ends.
+//! - [`novelty::Novelty`]: how far the latest stretch of the series (block
+//!   means, several lengths) lies from every earlier stretch it remembers.
 //!
 //! Raw scores become NAB anomaly scores in `[0, 1]` through the anomaly
 //! likelihood ([`likelihood::Likelihood`]: the short-term mean of raw scores
@@ -19,6 +21,7 @@
 pub mod forecast;
 pub mod gaussian;
 pub mod likelihood;
+pub mod novelty;
 pub mod persist;
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,8 @@ pub enum OnlineSpec {
     Gaussian(gaussian::GaussianConfig),
     /// Autoregressive forecaster, recursive least squares.
     Forecast(forecast::ForecastConfig),
+    /// Pattern novelty against a memory of the series' past.
+    Novelty(novelty::NoveltyConfig),
 }
 
 impl OnlineSpec {
@@ -53,6 +58,7 @@ impl OnlineSpec {
             OnlineSpec::Forecast(c) => {
                 format!("ar-forecast(p={}, {})", c.lags, if c.learn { "online" } else { "frozen" })
             }
+            OnlineSpec::Novelty(c) => format!("novelty(blocks={}, lengths={:?})", c.blocks, c.lengths),
         }
     }
 
@@ -71,6 +77,15 @@ impl OnlineSpec {
                 }
                 Ok(())
             }
+            OnlineSpec::Novelty(c) => {
+                positive("novelty.blocks", c.blocks)?;
+                positive("novelty.calibration", c.calibration)?;
+                positive("novelty.memory", c.memory)?;
+                if c.lengths.is_empty() {
+                    return Err(Error::config("novelty.lengths", "name at least one pattern length"));
+                }
+                c.lengths.iter().try_for_each(|&m| positive("novelty.lengths", m))
+            }
         }
     }
 
@@ -81,6 +96,7 @@ impl OnlineSpec {
             OnlineSpec::Persist(c) => Box::new(persist::Persist::new(c.clone(), warmup)),
             OnlineSpec::Gaussian(c) => Box::new(gaussian::Gaussian::new(c.clone())),
             OnlineSpec::Forecast(c) => Box::new(forecast::Forecast::new(c.clone(), warmup, step_s)),
+            OnlineSpec::Novelty(c) => Box::new(novelty::Novelty::new(c.clone(), warmup)),
         }
     }
 }
