@@ -93,9 +93,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
 
-    /// HTTP address for /health, /metrics and /api/anomalies (default 127.0.0.1:8080; "" for none).
+    /// HTTP address for the dashboard (/), its API (/api/…), /health and /metrics (default 127.0.0.1:8080;
+    /// "" for none).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+
+    /// Token the dashboard and the API require (bearer header, or /?token= once in the browser); without one
+    /// the HTTP server listens on loopback only. Also `token` in the file or TELLTALE_TOKEN.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
 
     /// Store anomalies and alerts only, not every reading.
     #[arg(long)]

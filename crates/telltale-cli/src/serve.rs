@@ -24,6 +24,7 @@ pub(crate) fn effective_config(args: &ServeArgs) -> Result<ServeConfig> {
     set(&mut c.topic, &args.topic);
     set(&mut c.db, &args.db);
     set(&mut c.http, &args.http);
+    set(&mut c.token, &args.token);
     if args.no_store_readings {
         c.store_readings = false;
     }

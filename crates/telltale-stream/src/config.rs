@@ -35,8 +35,13 @@ pub struct ServeConfig {
     pub db: String,
     /// Store every accepted reading (anomalies and alerts are always stored).
     pub store_readings: bool,
-    /// Where the HTTP server (health, metrics, API) listens; empty: no HTTP server.
+    /// Where the HTTP server (dashboard, API, health, metrics) listens; empty: no HTTP server.
     pub http: String,
+    /// The token the dashboard and the API require (letters, digits, `-._~`); empty: none, and the HTTP server
+    /// then listens on loopback only.
+    pub token: String,
+    /// Readings and scores the dashboard keeps per device (in memory).
+    pub live_history: usize,
     /// Messages waiting between two stages at most (back-pressure beyond).
     pub queue: usize,
     /// Alerts.
@@ -85,6 +90,8 @@ impl Default for ServeConfig {
             db: "sqlite://telltale.db".into(),
             store_readings: true,
             http: "127.0.0.1:8080".into(),
+            token: String::new(),
+            live_history: 600,
             queue: 8192,
             alerts: AlertsConfig::default(),
         }

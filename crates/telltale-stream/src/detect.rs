@@ -9,6 +9,7 @@
 //! is left as it was.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use telltale_core::SlidingKSigma;
 use telltale_runtime::format::ThresholdSpec;
@@ -16,6 +17,7 @@ use telltale_runtime::model::{Batch, Scores};
 use telltale_runtime::{Model, Session};
 
 use crate::error::{Error, Result};
+use crate::live::Thresholds;
 use crate::payload::Reading;
 
 /// A scored window.
@@ -71,6 +73,8 @@ pub struct Detector {
     allowed: Option<std::collections::HashSet<String>>,
     /// Most devices kept (a flood of new names cannot exhaust memory).
     max_devices: usize,
+    /// Thresholds set while the service runs, in place of the model's.
+    thresholds: Option<Arc<Thresholds>>,
 }
 
 impl Detector {
@@ -89,7 +93,15 @@ impl Detector {
             model,
             allowed: None,
             max_devices: usize::MAX,
+            thresholds: None,
         }
+    }
+
+    /// Judges windows by the thresholds set in `thresholds` where one is set (a device's own, else the
+    /// model's), by the model file's rule elsewhere.
+    pub fn with_thresholds(mut self, thresholds: Arc<Thresholds>) -> Detector {
+        self.thresholds = Some(thresholds);
+        self
     }
 
     /// Monitors only the devices in `allowed` (all when empty), at most `max_devices` of them; readings of
@@ -184,7 +196,11 @@ impl Detector {
         let batch = Batch { windows: 1, steps, channels: c, inputs: &self.input, outputs, targets: &rows[steps * c..] };
         scores.push(h.score, &h.scaler, batch);
         let score = scores.score[0];
-        let (anomalous, threshold) = judge(h.threshold, &mut state.scores, score);
+        let rule = match self.thresholds.as_ref().and_then(|t| t.get(device)) {
+            Some(value) => ThresholdSpec::Static { value },
+            None => h.threshold,
+        };
+        let (anomalous, threshold) = judge(rule, &mut state.scores, score);
         let mut top: Vec<(String, f64)> = features.iter().cloned().zip(scores.per_channel.iter().copied()).collect();
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
         top.truncate(TOP_SENSORS);
@@ -286,6 +302,25 @@ pub(crate) mod tests {
         assert!(matches!(d.push("t", "c", &reading(1, 0.0, 1.0), 0), Err(Error::UnknownDevice { .. })));
         assert!(d.push("t", "a", &reading(2, 0.0, 1.0), 0).is_ok(), "known devices go on");
         assert_eq!(d.devices(), 2);
+    }
+
+    #[test]
+    fn thresholds_set_while_running_judge_the_next_windows() {
+        let thresholds = Arc::new(Thresholds::default());
+        let model = zero_model(ThresholdSpec::Static { value: 4.0 }, 1);
+        let mut d = Detector::new(model).with_thresholds(thresholds.clone());
+        let mut next = |t: i64, device: &str| d.push("t", device, &reading(t, 2.0, 1.0), 0).expect("ok");
+        for device in ["d1", "d2"] {
+            assert!(next(1, device).is_none(), "window not full yet");
+        }
+        // Score 2 (rows (2, 0) twice): under the model's 4.
+        assert!(!next(2, "d1").expect("scored").anomalous);
+        thresholds.set(None, Some(1.5));
+        let judged = next(3, "d1").expect("scored");
+        assert!(judged.anomalous && judged.threshold == 1.5, "{judged:?}");
+        thresholds.set(Some("d1"), Some(3.0));
+        assert!(!next(4, "d1").expect("scored").anomalous, "the device's own wins");
+        assert!(next(2, "d2").expect("scored").anomalous, "other devices keep the model-wide one");
     }
 
     #[test]

@@ -1,21 +1,40 @@
-//! The service's HTTP face (axum): `GET /health`, Prometheus `GET /metrics`
-//! and `GET /api/anomalies` (JSON, newest first).
+//! The service's HTTP face (axum): the live dashboard (`GET /`, embedded in
+//! the binary), its JSON API under `/api/` with server-sent events
+//! (`/api/events`), `GET /health` and Prometheus `GET /metrics`.
+//!
+//! With a token configured, the page and the API require it: as
+//! `Authorization: Bearer TOKEN`, or once as `/?token=TOKEN`, after which the
+//! page keeps it in a cookie (`HttpOnly`, `SameSite=Strict`) and the token
+//! leaves the address bar. `/health` and `/metrics` stay open for probes and
+//! scrapers.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::live::Live;
 use crate::pipeline::{Counters, LATENCY_BUCKETS_US};
+use crate::source::now_ms;
 use crate::store::Store;
+
+/// The dashboard page.
+const PAGE: &str = include_str!("dashboard.html");
+/// The cookie that keeps the page's token.
+const COOKIE: &str = "telltale_token";
+/// How often the event stream sends the fleet's state.
+pub const TICK: Duration = Duration::from_millis(500);
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
@@ -28,15 +47,30 @@ pub struct AppState {
     pub started: Instant,
     /// The model's name.
     pub model: String,
+    /// The model as the page shows it: preset, window, threshold rule, test figures.
+    pub model_info: serde_json::Value,
+    /// The dashboard's memory (and the thresholds set while running).
+    pub live: Arc<Live>,
+    /// The token the page and the API require; `None`: open (the server listens on loopback only).
+    pub token: Option<Arc<str>>,
+    /// Bumped by every acknowledgement and threshold change (the event stream re-sends the feed).
+    pub changes: Arc<AtomicU64>,
 }
 
 /// The routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+    let guarded = Router::new()
+        .route("/", get(page))
         .route("/api/anomalies", get(anomalies))
-        .with_state(state)
+        .route("/api/anomalies/{id}/ack", post(acknowledge))
+        .route("/api/devices", get(devices))
+        .route("/api/devices/{device}", get(device))
+        .route("/api/feed", get(feed))
+        .route("/api/model", get(model))
+        .route("/api/thresholds", get(thresholds).put(set_threshold))
+        .route("/api/events", get(events))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    Router::new().route("/health", get(health)).route("/metrics", get(metrics)).merge(guarded).with_state(state)
 }
 
 /// Binds `addr` now (so a clash is reported at start-up) and serves until `shutdown` completes.
@@ -56,6 +90,75 @@ pub async fn serve(
         }
     });
     Ok((bound, task))
+}
+
+/// Whether `a` and `b` are equal, in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token a request carries: bearer header, else the page's cookie.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    })
+}
+
+async fn auth(State(s): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = s.token.as_deref() else { return next.run(request).await };
+    if presented(request.headers()).is_some_and(|t| same(t, token)) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    if path == "/" {
+        let query = request.uri().query().unwrap_or("");
+        let given = query.split('&').find_map(|kv| kv.strip_prefix("token="));
+        if given.is_some_and(|t| same(t, token)) {
+            // Kept in a cookie from now on; the address bar loses the token.
+            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+            return (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/".into())])
+                .into_response();
+        }
+        let body = "<!doctype html><meta charset=utf-8><title>telltale: token required</title>\
+                    <p>This telltale service requires a token: open <code>/?token=YOUR_TOKEN</code> once.</p>";
+        return (StatusCode::UNAUTHORIZED, Html(body)).into_response();
+    }
+    let error = serde_json::json!({ "error": "a token is required: send Authorization: Bearer TOKEN" });
+    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(error)).into_response()
+}
+
+async fn page() -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE)).into_response()
+}
+
+fn unavailable(e: &Error) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+}
+
+fn totals(s: &AppState) -> serde_json::Value {
+    let c = &s.counters;
+    let g = Counters::get;
+    serde_json::json!({
+        "uptime_s": s.started.elapsed().as_secs_f64(),
+        "devices": g(&c.devices),
+        "messages": g(&c.messages),
+        "readings": g(&c.readings),
+        "windows": g(&c.windows),
+        "anomalies": g(&c.anomalies),
+        "refused": g(&c.malformed) + g(&c.out_of_order) + g(&c.duplicate) + g(&c.unknown_device) + g(&c.unmatched),
+        "alerts_sent": g(&c.alerts_sent),
+        "alert_failures": g(&c.alert_failures),
+    })
 }
 
 async fn health(State(s): State<AppState>) -> Response {
@@ -144,8 +247,215 @@ async fn anomalies(State(s): State<AppState>, Query(q): Query<AnomalyQuery>) -> 
     let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
     match s.store.anomalies(q.device.as_deref(), limit).await {
         Ok(rows) => Json(rows).into_response(),
-        Err(e) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
-        }
+        Err(e) => unavailable(&e),
     }
+}
+
+/// `GET /api/devices`: every device's line, and the service's totals.
+async fn devices(State(s): State<AppState>) -> Response {
+    Json(serde_json::json!({ "totals": totals(&s), "devices": s.live.devices() })).into_response()
+}
+
+/// `GET /api/devices/{device}?readings_from=N&scores_from=M`.
+#[derive(Debug, Default, Deserialize)]
+struct HistoryQuery {
+    readings_from: Option<u64>,
+    scores_from: Option<u64>,
+}
+
+async fn device(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<HistoryQuery>) -> Response {
+    let Some(history) = s.live.history(&name, q.readings_from.unwrap_or(0), q.scores_from.unwrap_or(0)) else {
+        let error = serde_json::json!({ "error": format!("no device {name:?} has sent a reading") });
+        return (StatusCode::NOT_FOUND, Json(error)).into_response();
+    };
+    match s.store.anomalies(Some(&name), 50).await {
+        Ok(stored) => Json(serde_json::json!({
+            "features": s.live.features(),
+            "threshold_set": s.live.thresholds.get(&name),
+            "history": history,
+            "anomalies": stored,
+        }))
+        .into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /api/feed?limit=N`: anomalies, newest first, with their alerts' deliveries and acknowledgements.
+async fn feed(State(s): State<AppState>, Query(q): Query<AnomalyQuery>) -> Response {
+    match s.store.feed(q.limit.unwrap_or(50).clamp(1, 1_000)).await {
+        Ok(items) => Json(items).into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /api/anomalies/{id}/ack` with an optional JSON body `{"by": "name"}`.
+#[derive(Debug, Default, Deserialize)]
+struct AckBody {
+    #[serde(default)]
+    by: String,
+}
+
+async fn acknowledge(State(s): State<AppState>, Path(id): Path<i64>, body: Option<Json<AckBody>>) -> Response {
+    let by = body.map(|Json(b)| b.by).unwrap_or_default();
+    let by = if by.trim().is_empty() { "dashboard".to_owned() } else { by.trim().chars().take(64).collect() };
+    match s.store.acknowledge(id, now_ms(), &by).await {
+        Ok(true) => {
+            s.changes.fetch_add(1, Ordering::Relaxed);
+            Json(serde_json::json!({ "acknowledged": id, "by": by })).into_response()
+        }
+        Ok(false) => {
+            (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": format!("no anomaly {id}") }))).into_response()
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /api/model`.
+async fn model(State(s): State<AppState>) -> Response {
+    let mut info = s.model_info.clone();
+    if let Some(o) = info.as_object_mut() {
+        o.insert("access".into(), access(&s).into());
+    }
+    Json(info).into_response()
+}
+
+fn access(s: &AppState) -> &'static str {
+    if s.token.is_some() { "token required" } else { "no token: served on loopback only" }
+}
+
+/// `GET /api/thresholds`: in force, and every recorded change.
+async fn thresholds(State(s): State<AppState>) -> Response {
+    match s.store.threshold_changes().await {
+        Ok(changes) => {
+            Json(serde_json::json!({ "in_force": s.live.thresholds.snapshot(), "changes": changes })).into_response()
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `PUT /api/thresholds` with `{"device": "name" | null, "value": number | null, "by": "name"}`: `device` null
+/// sets the model's (every device without its own); `value` null clears it.
+#[derive(Debug, Deserialize)]
+struct SetThreshold {
+    #[serde(default)]
+    device: Option<String>,
+    value: Option<f64>,
+    #[serde(default)]
+    by: String,
+}
+
+async fn set_threshold(State(s): State<AppState>, Json(body): Json<SetThreshold>) -> Response {
+    let bad = |why: String| (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": why }))).into_response();
+    if let Some(v) = body.value
+        && !v.is_finite()
+    {
+        return bad(format!("value: {v} is not a finite number"));
+    }
+    let device = body.device.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    if let Some(d) = device
+        && d.len() > 191
+    {
+        return bad("device: a name of at most 191 bytes".into());
+    }
+    let by = if body.by.trim().is_empty() { "dashboard".to_owned() } else { body.by.trim().chars().take(64).collect() };
+    // Recorded first: a change the database did not take is not made.
+    if let Err(e) = s.store.record_threshold(device, body.value, now_ms(), &by).await {
+        return unavailable(&e);
+    }
+    s.live.thresholds.set(device, body.value);
+    s.changes.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(
+        "threshold of {} {} by {by}",
+        device.map_or("the model".to_owned(), |d| format!("device {d:?}")),
+        body.value.map_or("cleared".to_owned(), |v| format!("set to {v}"))
+    );
+    Json(serde_json::json!({ "in_force": s.live.thresholds.snapshot() })).into_response()
+}
+
+/// `GET /api/events?device=NAME`: server-sent events, one `tick` every [`TICK`] with the totals, every device's
+/// line, the selected device's readings and scores since the last tick, and the feed when it changed.
+#[derive(Debug, Default, Deserialize)]
+struct EventsQuery {
+    device: Option<String>,
+}
+
+/// What one event stream remembers between ticks.
+struct Cursor {
+    state: AppState,
+    device: Option<String>,
+    readings_from: u64,
+    scores_from: u64,
+    /// The counts the last feed was sent at.
+    feed_at: Option<(u64, u64, u64, u64)>,
+    first: bool,
+}
+
+impl Cursor {
+    async fn tick(&mut self) -> serde_json::Value {
+        if !self.first {
+            tokio::time::sleep(TICK).await;
+        }
+        self.first = false;
+        let s = &self.state;
+        let history = self.device.as_deref().and_then(|d| s.live.history(d, self.readings_from, self.scores_from));
+        if let Some(h) = &history {
+            if let Some(last) = h.readings.last() {
+                self.readings_from = last.seq + 1;
+            }
+            if let Some(last) = h.scores.last() {
+                self.scores_from = last.seq + 1;
+            }
+        }
+        let c = &s.counters;
+        let at = (
+            Counters::get(&c.stored_anomalies),
+            Counters::get(&c.alerts_sent),
+            Counters::get(&c.alert_failures),
+            s.changes.load(Ordering::Relaxed),
+        );
+        let feed = if self.feed_at != Some(at) {
+            match s.store.feed(50).await {
+                Ok(items) => {
+                    self.feed_at = Some(at);
+                    Some(items)
+                }
+                Err(e) => {
+                    tracing::warn!("dashboard feed: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let device_anomalies = match (&self.device, &feed) {
+            (Some(d), Some(_)) => s.store.anomalies(Some(d), 50).await.ok(),
+            _ => None,
+        };
+        serde_json::json!({
+            "now_ms": now_ms(),
+            "totals": totals(s),
+            "devices": s.live.devices(),
+            "thresholds": s.live.thresholds.snapshot(),
+            "history": history,
+            "device_anomalies": device_anomalies,
+            "feed": feed,
+        })
+    }
+}
+
+async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> impl IntoResponse {
+    let cursor = Cursor {
+        state: s,
+        device: q.device.filter(|d| !d.is_empty()),
+        readings_from: 0,
+        scores_from: 0,
+        feed_at: None,
+        first: true,
+    };
+    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+        let body = cursor.tick().await;
+        let event = Event::default().event("tick").json_data(body).unwrap_or_else(|_| Event::default());
+        Some((Ok::<_, std::convert::Infallible>(event), cursor))
+    });
+    ([(header::CACHE_CONTROL, "no-store")], Sse::new(stream))
 }

@@ -11,7 +11,10 @@
 //!   messages are acknowledged only after their commit.
 //! - [`alert`]: cooldown, and delivery through Twilio, a webhook or MQTT from
 //!   the store's outbox, retried until confirmed.
-//! - [`http`]: `/health`, `/metrics`, `/api/anomalies`.
+//! - [`live`]: what the dashboard shows (recent readings and scores per
+//!   device) and the thresholds changed while running.
+//! - [`http`]: the dashboard and its API (server-sent events), `/health`,
+//!   `/metrics`.
 //! - [`config`] and [`service`]: the settings, and the whole service put
 //!   together and taken down in order.
 //!
@@ -25,6 +28,7 @@ pub mod connect;
 pub mod detect;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod payload;
 pub mod pipeline;
 pub mod service;

@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::detect::{Decision, Detector};
 use crate::error::Error;
+use crate::live::Live;
 use crate::payload;
 use crate::source::Message;
 use crate::store::ReadingRow;
@@ -102,6 +103,8 @@ pub struct DetectStage {
     pub store_readings: bool,
     /// Receives every decision as it is made (live views; nobody listening is fine).
     pub decisions: Option<broadcast::Sender<Decision>>,
+    /// The dashboard's memory: every accepted reading and decision.
+    pub live: Option<Arc<Live>>,
 }
 
 impl DetectStage {
@@ -150,6 +153,9 @@ impl DetectStage {
             match detector.push(&m.topic, device, reading, m.received_ms) {
                 Ok(decision) => {
                     Counters::add(&counters.readings, 1);
+                    if let Some(live) = &self.live {
+                        live.reading(device, reading.ts.unwrap_or(m.received_ms), &reading.values);
+                    }
                     if self.store_readings {
                         done.readings.push(ReadingRow {
                             device: device.to_owned(),
@@ -163,8 +169,11 @@ impl DetectStage {
                     if d.anomalous {
                         Counters::add(&counters.anomalies, 1);
                     }
-                    if let Some(live) = &self.decisions {
-                        let _ = live.send(d.clone());
+                    if let Some(live) = &self.live {
+                        live.decision(&d);
+                    }
+                    if let Some(feed) = &self.decisions {
+                        let _ = feed.send(d.clone());
                     }
                     done.decisions.push(d);
                 }
@@ -255,7 +264,7 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
         let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
-        let stage = DetectStage { pattern, store_readings: true, decisions: None }.spawn(
+        let stage = DetectStage { pattern, store_readings: true, decisions: None, live: None }.spawn(
             rx,
             detector,
             out_tx,

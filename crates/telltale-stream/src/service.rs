@@ -17,6 +17,7 @@ use crate::alert::{Planner, Sinks, Twilio, deliver};
 use crate::config::ServeConfig;
 use crate::detect::{Decision, Detector};
 use crate::error::{Error, Result};
+use crate::live::Live;
 use crate::pipeline::{Counters, DetectStage};
 use crate::sink::SinkStage;
 use crate::source::{BrokerUrl, Mqtt, Source};
@@ -37,6 +38,8 @@ pub struct Service {
     pub http: Option<SocketAddr>,
     /// Its database.
     pub store: Store,
+    /// What its dashboard shows, and the thresholds set while it runs.
+    pub live: Arc<Live>,
     stop: watch::Sender<bool>,
     outbox_stop: watch::Sender<bool>,
     http_stop: Arc<Notify>,
@@ -140,12 +143,28 @@ impl Service {
         let (decisions, _) = broadcast::channel(4096);
         let wake = Arc::new(Notify::new());
 
+        let live = Arc::new(Live::new(model.header.features.clone(), config.live_history));
+        // Thresholds changed on the dashboard stay changed across restarts: their record is replayed.
+        for change in store.threshold_changes().await? {
+            live.thresholds.set(change.device.as_deref(), change.value);
+        }
+        let in_force = live.thresholds.snapshot();
+        if in_force != Default::default() {
+            tracing::info!(
+                "thresholds set on the dashboard: model {:?}, devices {:?}",
+                in_force.model,
+                in_force.devices
+            );
+        }
         let stage = DetectStage {
             pattern: pattern.clone(),
             store_readings: config.store_readings,
             decisions: Some(decisions.clone()),
+            live: Some(live.clone()),
         };
-        let detector = Detector::new(model.clone()).limit_devices(&config.devices, config.max_devices);
+        let detector = Detector::new(model.clone())
+            .limit_devices(&config.devices, config.max_devices)
+            .with_thresholds(live.thresholds.clone());
         let detect = stage.spawn(messages_rx, detector, processed_tx, counters.clone());
         let cooldown_ms = (alerts.cooldown_s.max(0.0) * 1000.0) as i64;
         let sink = SinkStage {
@@ -188,18 +207,41 @@ impl Service {
         let (http_addr, http_task) = if config.http.is_empty() {
             (None, None)
         } else {
-            let addr: SocketAddr = config.http.parse().map_err(|_| {
+            let mut addr: SocketAddr = config.http.parse().map_err(|_| {
                 Error::config("http", format!("{:?} is not an address like 127.0.0.1:8080", config.http))
             })?;
+            let token = check_token(&config.token)?;
+            if token.is_none() && !addr.ip().is_loopback() {
+                addr = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
+                tracing::warn!(
+                    "no token set: the dashboard and API listen on loopback only ({addr}); set --token to serve {}",
+                    config.http
+                );
+            }
+            let h = &model.header;
             let state = http::AppState {
                 store: store.clone(),
                 counters: counters.clone(),
                 started: Instant::now(),
-                model: model.header.name.clone(),
+                model: h.name.clone(),
+                model_info: serde_json::json!({
+                    "name": h.name,
+                    "preset": h.preset,
+                    "features": h.features,
+                    "window": h.steps,
+                    "step": h.step,
+                    "horizon": h.horizon,
+                    "score": h.score,
+                    "threshold": h.threshold,
+                    "test": h.info.get("test").cloned().unwrap_or_default(),
+                }),
+                live: live.clone(),
+                token,
+                changes: Arc::default(),
             };
             let notify = http_stop.clone();
             let (bound, task) = http::serve(addr, state, async move { notify.notified().await }).await?;
-            tracing::info!("HTTP on http://{bound} (/health, /metrics, /api/anomalies)");
+            tracing::info!("HTTP on http://{bound}: dashboard /, API /api/…, /health, /metrics");
             (Some(bound), Some(task))
         };
         Ok(Service {
@@ -208,6 +250,7 @@ impl Service {
             broker,
             http: http_addr,
             store,
+            live,
             stop,
             outbox_stop,
             http_stop,
@@ -247,6 +290,19 @@ impl Service {
         self.store.close().await;
         source.map(|()| summary)
     }
+}
+
+/// The configured token, if any, once checked: it travels in a header and a cookie, so only letters, digits and
+/// `-._~` are taken.
+fn check_token(token: &str) -> Result<Option<Arc<str>>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if !token.chars().all(ok) || token.len() < 8 {
+        return Err(Error::config("token", "use at least 8 characters, each a letter, a digit or one of -._~"));
+    }
+    Ok(Some(token.into()))
 }
 
 /// An MQTT client for alerts, its event loop polled (reconnecting with back-off) on a task of its own.

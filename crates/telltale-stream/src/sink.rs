@@ -144,8 +144,12 @@ mod tests {
         let (ptx, prx) = mpsc::channel(256);
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 30.0 }, 2));
         let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
-        let _detect =
-            DetectStage { pattern, store_readings: true, decisions: None }.spawn(rx, detector, ptx, counters.clone());
+        let _detect = DetectStage { pattern, store_readings: true, decisions: None, live: None }.spawn(
+            rx,
+            detector,
+            ptx,
+            counters.clone(),
+        );
         let sink = SinkStage {
             store: store.clone(),
             planner: Planner::new(Vec::new(), 0),

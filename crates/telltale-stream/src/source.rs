@@ -246,7 +246,7 @@ mod tests {
         let (out_tx, mut out_rx) = mpsc::channel(64);
         let counters = Arc::new(Counters::default());
         let detector = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
-        let _stage = DetectStage { pattern, store_readings: false, decisions: None }.spawn(
+        let _stage = DetectStage { pattern, store_readings: false, decisions: None, live: None }.spawn(
             rx,
             detector,
             out_tx,

@@ -131,6 +131,55 @@ pub struct AlertCounts {
     pub sent: u64,
 }
 
+/// One delivery of an anomaly's alert, as the feed shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    /// The sink.
+    pub sink: String,
+    /// `sent`, `pending` (not tried yet) or `failed` (tried, failing; retried).
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last failure's message (empty once sent).
+    pub last_error: String,
+}
+
+/// An acknowledgement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ack {
+    /// When (epoch ms).
+    pub acked_ms: i64,
+    /// By whom (as given).
+    pub by: String,
+}
+
+/// An anomaly with its alerts' deliveries and its acknowledgement: one line of the alert feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedItem {
+    /// The anomaly.
+    #[serde(flatten)]
+    pub anomaly: AnomalyRow,
+    /// Its alerts, one per sink.
+    pub deliveries: Vec<Delivery>,
+    /// Its acknowledgement, if any.
+    pub ack: Option<Ack>,
+}
+
+/// A recorded threshold change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdChange {
+    /// Row id.
+    pub id: i64,
+    /// The device, or `None` for the model (every device without its own).
+    pub device: Option<String>,
+    /// The new threshold; `None`: cleared (back to the model's rule).
+    pub value: Option<f64>,
+    /// When (epoch ms).
+    pub changed_ms: i64,
+    /// By whom (as given).
+    pub by: String,
+}
+
 /// Rows of a bulk insert per statement (3 parameters each: under every server's limit; fewer, larger statements
 /// store faster).
 const CHUNK: usize = 1024;
@@ -402,7 +451,7 @@ impl Store {
 
     /// Rows in `table` (`readings`, `anomalies` or `alerts`).
     pub async fn count(&self, table: &str) -> Result<u64> {
-        if !["readings", "anomalies", "alerts"].contains(&table) {
+        if !["readings", "anomalies", "alerts", "acks", "threshold_changes"].contains(&table) {
             return Err(Error::config("table", format!("{table:?} is not one of telltale's")));
         }
         let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
@@ -411,6 +460,137 @@ impl Store {
             .map_err(self.err("cannot count rows"))?;
         let n: i64 = row.try_get("n").map_err(self.err("a count"))?;
         Ok(n as u64)
+    }
+
+    /// The alert feed: the newest `limit` anomalies with their deliveries and acknowledgements.
+    pub async fn feed(&self, limit: i64) -> Result<Vec<FeedItem>> {
+        let anomalies = self.anomalies(None, limit).await?;
+        let (Some(first_end), Some(first_id)) =
+            (anomalies.iter().map(|a| a.end_ms).min(), anomalies.iter().map(|a| a.id).min())
+        else {
+            return Ok(Vec::new());
+        };
+        let sql = self
+            .sql("SELECT sink, device, end_ms, status, attempts, last_error FROM alerts WHERE end_ms >= ? ORDER BY id");
+        let alerts = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(first_end)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err("cannot read alerts"))?;
+        let e = |s: sqlx::Error| Error::database(format!("{}: an alerts row", self.name))(s);
+        let mut deliveries: Vec<(String, i64, Delivery)> = Vec::with_capacity(alerts.len());
+        for r in &alerts {
+            let status: String = r.try_get("status").map_err(e)?;
+            let attempts: i64 = r.try_get("attempts").map_err(e)?;
+            let status = match (status.as_str(), attempts) {
+                ("sent", _) => "sent",
+                (_, 0) => "pending",
+                _ => "failed",
+            };
+            deliveries.push((
+                r.try_get("device").map_err(e)?,
+                r.try_get("end_ms").map_err(e)?,
+                Delivery {
+                    sink: r.try_get("sink").map_err(e)?,
+                    status: status.into(),
+                    attempts,
+                    last_error: r.try_get("last_error").map_err(e)?,
+                },
+            ));
+        }
+        let sql = self.sql("SELECT anomaly_id, acked_ms, acked_by FROM acks WHERE anomaly_id >= ?");
+        let acks = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(first_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err("cannot read acknowledgements"))?;
+        let e = |s: sqlx::Error| Error::database(format!("{}: an acks row", self.name))(s);
+        let mut acked = std::collections::HashMap::new();
+        for r in &acks {
+            let id: i64 = r.try_get("anomaly_id").map_err(e)?;
+            acked
+                .insert(id, Ack { acked_ms: r.try_get("acked_ms").map_err(e)?, by: r.try_get("acked_by").map_err(e)? });
+        }
+        Ok(anomalies
+            .into_iter()
+            .map(|a| {
+                let mine = deliveries.iter().filter(|(d, end, _)| *d == a.device && *end == a.end_ms);
+                FeedItem { deliveries: mine.map(|(_, _, d)| d.clone()).collect(), ack: acked.remove(&a.id), anomaly: a }
+            })
+            .collect())
+    }
+
+    /// Acknowledges anomaly `id` at `now_ms` by `by`; `false` when there is no such anomaly. Acknowledging
+    /// twice keeps the first.
+    pub async fn acknowledge(&self, id: i64, now_ms: i64, by: &str) -> Result<bool> {
+        let sql = self.sql("SELECT COUNT(*) AS n FROM anomalies WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.err("cannot find the anomaly"))?;
+        let n: i64 = row.try_get("n").map_err(self.err("a count"))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let sql = self.insert_ignore("acks", &["anomaly_id", "acked_ms", "acked_by"], 1);
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(now_ms)
+            .bind(by)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot store the acknowledgement"))?;
+        Ok(true)
+    }
+
+    /// Records a threshold change: `device` `None` is the model's, `value` `None` clears it.
+    pub async fn record_threshold(
+        &self,
+        device: Option<&str>,
+        value: Option<f64>,
+        now_ms: i64,
+        by: &str,
+    ) -> Result<()> {
+        let sql = self.sql(
+            "INSERT INTO threshold_changes (device, is_model, value, cleared, changed_ms, changed_by) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        );
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(device.unwrap_or(""))
+            .bind(i64::from(device.is_none()))
+            .bind(finite(value.unwrap_or(0.0)))
+            .bind(i64::from(value.is_none()))
+            .bind(now_ms)
+            .bind(by)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot record the threshold change"))?;
+        Ok(())
+    }
+
+    /// Every recorded threshold change, oldest first (replaying them gives the thresholds in force).
+    pub async fn threshold_changes(&self) -> Result<Vec<ThresholdChange>> {
+        let rows = sqlx::query(
+            "SELECT id, device, is_model, value, cleared, changed_ms, changed_by FROM threshold_changes ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read threshold changes"))?;
+        let e = |s: sqlx::Error| Error::database(format!("{}: a threshold_changes row", self.name))(s);
+        rows.iter()
+            .map(|r| {
+                let is_model: i64 = r.try_get("is_model").map_err(e)?;
+                let cleared: i64 = r.try_get("cleared").map_err(e)?;
+                Ok(ThresholdChange {
+                    id: r.try_get("id").map_err(e)?,
+                    device: (is_model == 0).then(|| r.try_get("device")).transpose().map_err(e)?,
+                    value: (cleared == 0).then(|| r.try_get("value")).transpose().map_err(e)?,
+                    changed_ms: r.try_get("changed_ms").map_err(e)?,
+                    by: r.try_get("changed_by").map_err(e)?,
+                })
+            })
+            .collect()
     }
 
     /// A trivial query: is the database there?
@@ -488,6 +668,15 @@ fn schema(dialect: Dialect) -> Vec<String> {
              next_ms BIGINT NOT NULL, last_error TEXT NOT NULL, sent_ms BIGINT NOT NULL{due_inline})"
         ),
     ];
+    statements.push(
+        "CREATE TABLE IF NOT EXISTS acks (anomaly_id BIGINT NOT NULL PRIMARY KEY, acked_ms BIGINT NOT NULL, \
+         acked_by TEXT NOT NULL)"
+            .into(),
+    );
+    statements.push(format!(
+        "CREATE TABLE IF NOT EXISTS threshold_changes (id {id}, device {key} NOT NULL, is_model BIGINT NOT NULL, \
+         value {double} NOT NULL, cleared BIGINT NOT NULL, changed_ms BIGINT NOT NULL, changed_by TEXT NOT NULL)"
+    ));
     if dialect != Dialect::MySql {
         statements.push("CREATE INDEX IF NOT EXISTS alerts_due ON alerts (status, next_ms)".into());
         statements.push("CREATE INDEX IF NOT EXISTS anomalies_end ON anomalies (end_ms)".into());
@@ -552,6 +741,30 @@ pub(crate) mod tests {
         assert_eq!(retry.len(), 2);
         assert_eq!(retry[0].attempts, 1);
         assert_eq!(store.alert_counts().await.expect("counts"), AlertCounts { pending: 2, sent: 1 });
+
+        // The feed: newest anomaly first, its deliveries (one failed, retried) and acknowledgements.
+        let feed = store.feed(10).await.expect("feed");
+        assert_eq!(feed.iter().map(|f| f.anomaly.end_ms).collect::<Vec<_>>(), [300, 100]);
+        let states: Vec<(&str, &str)> =
+            feed[1].deliveries.iter().map(|d| (d.sink.as_str(), d.status.as_str())).collect();
+        assert_eq!(states, [("webhook", "sent"), ("sms", "failed")]);
+        assert_eq!(feed[1].deliveries[1].last_error, "sms gateway down");
+        assert_eq!(feed[0].deliveries[0].status, "pending");
+        assert!(feed.iter().all(|f| f.ack.is_none()));
+        assert!(store.acknowledge(feed[1].anomaly.id, 77, "ops").await.expect("ack"));
+        assert!(store.acknowledge(feed[1].anomaly.id, 99, "late").await.expect("ack again"), "kept, not doubled");
+        assert!(!store.acknowledge(123_456, 77, "ops").await.expect("no such anomaly"));
+        let feed = store.feed(10).await.expect("feed");
+        assert_eq!(feed[1].ack, Some(Ack { acked_ms: 77, by: "ops".into() }));
+        assert_eq!(store.count("acks").await.expect("count"), 1);
+        // Threshold changes, replayed in order.
+        store.record_threshold(None, Some(2.5), 10, "ops").await.expect("model");
+        store.record_threshold(Some("a"), Some(0.75), 11, "ops").await.expect("device");
+        store.record_threshold(Some("a"), None, 12, "ops").await.expect("clear");
+        let changes = store.threshold_changes().await.expect("changes");
+        let seen: Vec<(Option<&str>, Option<f64>, i64)> =
+            changes.iter().map(|c| (c.device.as_deref(), c.value, c.changed_ms)).collect();
+        assert_eq!(seen, [(None, Some(2.5), 10), (Some("a"), Some(0.75), 11), (Some("a"), None, 12)]);
 
         let rows = store.readings("a", 10, 14, 100).await.expect("readings");
         assert_eq!(rows, [(10, "{\"x\":10}".to_owned()), (12, "{\"x\":12}".to_owned()), (14, "{\"x\":14}".to_owned())]);

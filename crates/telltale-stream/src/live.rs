@@ -1,0 +1,345 @@
+//! What the live dashboard shows, kept in memory: per device its recent
+//! readings and scores (rings of `history` entries each), counts and state,
+//! and the thresholds changed while the service runs ([`Thresholds`], read
+//! by the detector for every window it judges).
+//!
+//! The detection stage writes here once per reading and once per decision;
+//! the HTTP handlers read snapshots. Nothing here is stored: the database
+//! keeps readings, anomalies, alerts, acknowledgements and threshold changes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::detect::Decision;
+
+/// Thresholds set while the service runs: one for the model (every device)
+/// and one per device; a device's own wins. Unset: the model file's rule.
+#[derive(Debug, Default)]
+pub struct Thresholds {
+    inner: RwLock<Overrides>,
+}
+
+/// The thresholds in force beside the model file's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Overrides {
+    /// For every device without its own.
+    pub model: Option<f64>,
+    /// Per device.
+    pub devices: HashMap<String, f64>,
+}
+
+impl Thresholds {
+    /// The threshold set for `device` (its own, else the model's), if any.
+    pub fn get(&self, device: &str) -> Option<f64> {
+        let o = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        o.devices.get(device).copied().or(o.model)
+    }
+
+    /// Sets (`Some`) or clears (`None`) the threshold of `device`, or the model's when `device` is `None`.
+    pub fn set(&self, device: Option<&str>, value: Option<f64>) {
+        let mut o = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        match (device, value) {
+            (None, v) => o.model = v,
+            (Some(d), Some(v)) => {
+                o.devices.insert(d.to_owned(), v);
+            }
+            (Some(d), None) => {
+                o.devices.remove(d);
+            }
+        }
+    }
+
+    /// A copy of what is set.
+    pub fn snapshot(&self) -> Overrides {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// One scored window, as the charts draw it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScorePoint {
+    /// Its sequence number for the device (for incremental updates).
+    pub seq: u64,
+    /// First reading of the window (epoch ms).
+    pub start_ms: i64,
+    /// Last reading (epoch ms).
+    pub end_ms: i64,
+    /// The score.
+    pub score: f64,
+    /// The threshold it was judged by (`null` in JSON while a sliding band fills).
+    pub threshold: Option<f64>,
+    /// Whether it was judged anomalous.
+    pub anomalous: bool,
+}
+
+/// One reading, as the charts draw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadingPoint {
+    /// Its sequence number for the device.
+    pub seq: u64,
+    /// Epoch ms.
+    pub ts: i64,
+    /// The model's features in order.
+    pub values: Vec<f32>,
+}
+
+/// A device's line in the fleet table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceSummary {
+    /// The device.
+    pub device: String,
+    /// Readings accepted.
+    pub readings: u64,
+    /// Windows scored.
+    pub windows: u64,
+    /// Windows judged anomalous.
+    pub anomalies: u64,
+    /// Its last reading's time (epoch ms).
+    pub last_ms: i64,
+    /// Its last reading.
+    pub last: Vec<f32>,
+    /// Readings per second over the last few seconds (wall clock).
+    pub rate: f64,
+    /// The last window's score and threshold.
+    pub score: Option<f64>,
+    /// The threshold the last window was judged by.
+    pub threshold: Option<f64>,
+    /// Whether the last window was anomalous.
+    pub anomalous: bool,
+    /// The sensors behind its last anomaly, largest part first.
+    pub top: Vec<(String, f64)>,
+}
+
+/// A device's recent history: readings and scores after the given sequence numbers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceHistory {
+    /// The device's line.
+    pub summary: DeviceSummary,
+    /// Readings, oldest first.
+    pub readings: Vec<ReadingPoint>,
+    /// Scores, oldest first.
+    pub scores: Vec<ScorePoint>,
+}
+
+#[derive(Debug)]
+struct DeviceLive {
+    readings: u64,
+    windows: u64,
+    anomalies: u64,
+    last_ms: i64,
+    /// Reading times and values (`features` per reading), oldest first.
+    ts: VecDeque<i64>,
+    values: VecDeque<f32>,
+    scores: VecDeque<ScorePoint>,
+    last: Option<ScorePoint>,
+    top: Vec<(String, f64)>,
+    /// `(readings, when)` at the last rate sample, and the rate then.
+    sampled: (u64, Instant),
+    rate: f64,
+}
+
+impl DeviceLive {
+    fn new() -> DeviceLive {
+        DeviceLive {
+            readings: 0,
+            windows: 0,
+            anomalies: 0,
+            last_ms: 0,
+            ts: VecDeque::new(),
+            values: VecDeque::new(),
+            scores: VecDeque::new(),
+            last: None,
+            top: Vec::new(),
+            sampled: (0, Instant::now()),
+            rate: 0.0,
+        }
+    }
+}
+
+/// Rates are re-sampled when their last sample is at least this old (seconds).
+const RATE_PERIOD_S: f64 = 1.0;
+
+/// The live view's memory.
+#[derive(Debug)]
+pub struct Live {
+    features: Vec<String>,
+    history: usize,
+    fleet: Mutex<HashMap<String, DeviceLive>>,
+    /// Thresholds set while running (the detector holds them too).
+    pub thresholds: Arc<Thresholds>,
+}
+
+impl Live {
+    /// Keeps the last `history` readings and scores of each device, whose readings carry `features`.
+    pub fn new(features: Vec<String>, history: usize) -> Live {
+        Live { features, history: history.max(1), fleet: Mutex::new(HashMap::new()), thresholds: Arc::default() }
+    }
+
+    /// The model's features, in the order readings' values are given.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    fn fleet(&self) -> MutexGuard<'_, HashMap<String, DeviceLive>> {
+        self.fleet.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records an accepted reading of `device` at `ts` with `values` (looked up by feature name).
+    pub fn reading(&self, device: &str, ts: i64, values: &[(String, f64)]) {
+        let mut fleet = self.fleet();
+        if !fleet.contains_key(device) {
+            fleet.insert(device.to_owned(), DeviceLive::new());
+        }
+        let Some(d) = fleet.get_mut(device) else { return };
+        d.readings += 1;
+        d.last_ms = d.last_ms.max(ts);
+        for name in &self.features {
+            let v = values.iter().find(|(k, _)| k == name).map_or(f32::NAN, |(_, v)| *v as f32);
+            d.values.push_back(v);
+        }
+        d.ts.push_back(ts);
+        if d.ts.len() > self.history {
+            d.ts.pop_front();
+            d.values.drain(..self.features.len());
+        }
+    }
+
+    /// Records a decision.
+    pub fn decision(&self, decision: &Decision) {
+        let mut fleet = self.fleet();
+        if !fleet.contains_key(&decision.device) {
+            fleet.insert(decision.device.clone(), DeviceLive::new());
+        }
+        let Some(d) = fleet.get_mut(&decision.device) else { return };
+        let point = ScorePoint {
+            seq: d.windows,
+            start_ms: decision.start_ms,
+            end_ms: decision.end_ms,
+            score: decision.score,
+            threshold: decision.threshold.is_finite().then_some(decision.threshold),
+            anomalous: decision.anomalous,
+        };
+        d.windows += 1;
+        if decision.anomalous {
+            d.anomalies += 1;
+            d.top.clone_from(&decision.top);
+        }
+        d.last = Some(point);
+        d.scores.push_back(point);
+        if d.scores.len() > self.history {
+            d.scores.pop_front();
+        }
+    }
+
+    fn summary(&self, name: &str, d: &mut DeviceLive, now: Instant) -> DeviceSummary {
+        let elapsed = now.duration_since(d.sampled.1).as_secs_f64();
+        if elapsed >= RATE_PERIOD_S {
+            d.rate = (d.readings - d.sampled.0) as f64 / elapsed;
+            d.sampled = (d.readings, now);
+        }
+        let c = self.features.len();
+        let last =
+            if d.values.len() >= c { d.values.range(d.values.len() - c..).copied().collect() } else { Vec::new() };
+        DeviceSummary {
+            device: name.to_owned(),
+            readings: d.readings,
+            windows: d.windows,
+            anomalies: d.anomalies,
+            last_ms: d.last_ms,
+            last,
+            rate: d.rate,
+            score: d.last.map(|p| p.score),
+            threshold: d.last.and_then(|p| p.threshold),
+            anomalous: d.last.is_some_and(|p| p.anomalous),
+            top: d.top.clone(),
+        }
+    }
+
+    /// Every device's line, by name.
+    pub fn devices(&self) -> Vec<DeviceSummary> {
+        let now = Instant::now();
+        let mut fleet = self.fleet();
+        let mut out: Vec<DeviceSummary> = fleet.iter_mut().map(|(name, d)| self.summary(name, d, now)).collect();
+        out.sort_by(|a, b| a.device.cmp(&b.device));
+        out
+    }
+
+    /// `device`'s line and its readings and scores with sequence numbers from `readings_from` and
+    /// `scores_from` on (0: all kept); `None` for a device never seen.
+    pub fn history(&self, device: &str, readings_from: u64, scores_from: u64) -> Option<DeviceHistory> {
+        let now = Instant::now();
+        let mut fleet = self.fleet();
+        let d = fleet.get_mut(device)?;
+        let summary = self.summary(device, d, now);
+        let c = self.features.len();
+        let first = d.readings - d.ts.len() as u64;
+        let values = d.values.make_contiguous();
+        let readings =
+            d.ts.iter()
+                .enumerate()
+                .map(|(i, &ts)| (first + i as u64, ts, i))
+                .filter(|(seq, _, _)| *seq >= readings_from)
+                .map(|(seq, ts, i)| ReadingPoint { seq, ts, values: values[i * c..(i + 1) * c].to_vec() })
+                .collect();
+        let scores = d.scores.iter().filter(|p| p.seq >= scores_from).copied().collect();
+        Some(DeviceHistory { summary, readings, scores })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(device: &str, end_ms: i64, score: f64, anomalous: bool) -> Decision {
+        Decision {
+            device: device.into(),
+            start_ms: end_ms - 2,
+            end_ms,
+            score,
+            threshold: 0.5,
+            anomalous,
+            top: vec![("x".into(), 0.8)],
+        }
+    }
+
+    #[test]
+    fn rings_keep_the_last_readings_and_scores_with_their_sequence_numbers() {
+        let live = Live::new(vec!["x".into(), "y".into()], 3);
+        for t in 0..5 {
+            live.reading("d", t, &[("y".into(), t as f64 * 10.0), ("x".into(), t as f64)]);
+        }
+        live.decision(&decision("d", 3, 0.2, false));
+        live.decision(&decision("d", 4, 0.9, true));
+        let h = live.history("d", 0, 0).expect("device");
+        assert_eq!(h.readings.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(h.readings[2].values, [4.0, 40.0], "values in the model's feature order");
+        assert_eq!(h.summary.last, [4.0, 40.0]);
+        assert_eq!((h.summary.readings, h.summary.windows, h.summary.anomalies), (5, 2, 1));
+        assert!(h.summary.anomalous && h.summary.top[0].0 == "x");
+        // Incremental: only what came after.
+        let later = live.history("d", 4, 1).expect("device");
+        assert_eq!((later.readings.len(), later.scores.len()), (1, 1));
+        assert_eq!(later.scores[0].score, 0.9);
+        assert!(live.history("nobody", 0, 0).is_none());
+        // A reading without one of the features keeps its place (NaN: JSON null).
+        live.reading("e", 1, &[("x".into(), 1.0)]);
+        assert!(live.history("e", 0, 0).expect("e").readings[0].values[1].is_nan());
+        assert_eq!(live.devices().iter().map(|d| d.device.as_str()).collect::<Vec<_>>(), ["d", "e"]);
+    }
+
+    #[test]
+    fn a_device_threshold_wins_over_the_model_one() {
+        let t = Thresholds::default();
+        assert_eq!(t.get("a"), None);
+        t.set(None, Some(2.0));
+        t.set(Some("a"), Some(5.0));
+        assert_eq!((t.get("a"), t.get("b")), (Some(5.0), Some(2.0)));
+        t.set(Some("a"), None);
+        assert_eq!(t.get("a"), Some(2.0));
+        t.set(None, None);
+        assert_eq!(t.snapshot(), Overrides::default());
+    }
+}
