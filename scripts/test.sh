@@ -25,12 +25,15 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 # Real servers the tests start on loopback: Debian's PostgreSQL, MariaDB and Mosquitto (and openssl, which makes
-# the certificates of the TLS test).
+# the certificates of the TLS test); Debian's Chromium and Node.js drive the dashboard in a real browser.
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ "${#need[@]}" -gt 0 ]; then
     log "installing ${need[*]} (Debian packages the tests run)"
     sudo=""
@@ -38,6 +41,12 @@ if [ "${#need[@]}" -gt 0 ]; then
     $sudo apt-get update -qq
     # Installed only: the tests start their own servers; the packages' services are not needed.
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The browser test's driver, playwright-core, from npm at the version package-lock.json pins.
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    log "installing playwright-core (npm) for the browser test"
+    npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 fi
 
 # --- checks -----------------------------------------------------------------

@@ -662,4 +662,8 @@ pub(crate) struct DemoArgs {
     /// Directory holding accelerometer.csv and examples/ (default: the bundled data/).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// After the fans' replay, keep serving (the live dashboard stays up) until Ctrl-C.
+    #[arg(long)]
+    pub keep_serving: bool,
 }

@@ -179,5 +179,5 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
 
     emit("\n== 6. Live: the first model served over MQTT (embedded broker) while three fans stream the data\n")?;
     let model = served.context("no model was trained")?;
-    crate::demo_stream::run(&csv, model)
+    crate::demo_stream::run(&csv, model, args.keep_serving)
 }

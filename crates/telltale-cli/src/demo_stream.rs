@@ -42,7 +42,7 @@ const FANS: [(&str, usize, &str); 3] = [
 const ROWS: usize = 6_000;
 
 /// Runs the live part with `model`.
-pub(crate) fn run(csv: &Path, model: telltale_runtime::Model) -> Result<()> {
+pub(crate) fn run(csv: &Path, model: telltale_runtime::Model, keep_serving: bool) -> Result<()> {
     let spec = DataSpec { features: vec!["x".into(), "y".into(), "z".into()], ..Default::default() };
     let data = Dataset::load(csv, &spec)?;
     for suffix in ["", "-wal", "-shm"] {
@@ -62,7 +62,8 @@ pub(crate) fn run(csv: &Path, model: telltale_runtime::Model) -> Result<()> {
     runtime.block_on(async {
         let service = Service::start(&config, model).await?;
         emit(&format!(
-            "serving: embedded broker mqtt://{listen}, topics sensors/{{device}}/#, SQLite {DEMO_DB}, http://{}\n",
+            "serving: embedded broker mqtt://{listen}, topics sensors/{{device}}/#, SQLite {DEMO_DB}, live dashboard \
+             http://{}/\n",
             service.http.map(|a| a.to_string()).unwrap_or_default()
         ))?;
         let interval_ms = (1000.0 / RATE_HZ) as i64;
@@ -118,6 +119,13 @@ pub(crate) fn run(csv: &Path, model: telltale_runtime::Model) -> Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while Counters::get(&counters.messages) < sent.messages && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if keep_serving {
+            emit(&format!(
+                "  replay done; still serving: open http://{}/ (Ctrl-C stops)\n",
+                service.http.map(|a| a.to_string()).unwrap_or_default()
+            ))?;
+            crate::serve::until_stopped(None).await?;
         }
         let store = service.store.clone();
         let s = service.stop().await?;

@@ -48,6 +48,11 @@ pub(crate) fn load_model(path: &str) -> Result<telltale_runtime::Model> {
     telltale_runtime::Model::from_bytes(&bytes).with_context(|| format!("model {}", p.display()))
 }
 
+/// How the dashboard is reached, in words.
+fn access(token: &str) -> &'static str {
+    if token.is_empty() { "no token: loopback only" } else { "token required: open /?token=TOKEN once" }
+}
+
 /// One line for an anomalous window.
 pub(crate) fn anomaly_line(d: &Decision) -> String {
     let top: Vec<String> = d.top.iter().map(|(s, p)| format!("{s} {p:.3}")).collect();
@@ -63,7 +68,7 @@ pub(crate) fn anomaly_line(d: &Decision) -> String {
 }
 
 /// Waits for Ctrl-C, SIGTERM or `duration`.
-async fn until_stopped(duration: Option<f64>) -> Result<()> {
+pub(crate) async fn until_stopped(duration: Option<f64>) -> Result<()> {
     let timer = async {
         match duration {
             Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
@@ -106,7 +111,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             b.port,
             config.topic,
             service.store.name(),
-            service.http.map(|a| format!(", http://{a}")).unwrap_or_default()
+            service.http.map(|a| format!(", dashboard http://{a}/ ({})", access(&config.token))).unwrap_or_default()
         ))?;
         let mut decisions = service.decisions.subscribe();
         let quiet = args.quiet;

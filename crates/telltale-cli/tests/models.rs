@@ -351,3 +351,210 @@ fn bench_stream_measures_the_service_against_the_broker_alone() {
     assert!(runs[1]["state_bytes_per_device"].as_f64().expect("state") >= 1200.0, "{}", runs[1]);
     assert_eq!(j["ratios"].as_array().expect("ratios").len(), 2);
 }
+
+/// `method path` to 127.0.0.1:`port` with an optional bearer token: (status, body), or `None` if nothing answers.
+fn http(port: u16, method: &str, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    s.write_all(format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n{auth}\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| (status, body.to_owned()))
+}
+
+/// A `telltale serve` in the background, its stdout piped.
+fn serve_in_background(args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts")
+}
+
+fn wait_for_health(port: u16) {
+    let start = std::time::Instant::now();
+    while http_get(port, "/health").is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "serve did not answer on HTTP within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_dashboard_works_in_a_real_browser() {
+    use std::time::{Duration, Instant};
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium and tests/browser's npm packages: scripts/test.sh installs both"
+    );
+    let s = Scratch::new("dashboard");
+    let model = s.path("model");
+    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    let (mqtt, port) = (free_port(), free_port());
+    let token = "dashboard-test-token";
+    let serve_args: Vec<String> = [
+        "serve",
+        "--model",
+        &model,
+        "--listen",
+        &format!("127.0.0.1:{mqtt}"),
+        "--http",
+        &format!("127.0.0.1:{port}"),
+        "--db",
+        &format!("sqlite://{}", s.path("dash.db")),
+        "--token",
+        token,
+        "--quiet",
+    ]
+    .map(String::from)
+    .to_vec();
+    let serve = serve_in_background(&serve_args);
+    wait_for_health(port);
+    // One fan from normal running (70 % speed) across into imbalance (the file's rows 6,000 on).
+    let simulate: Vec<String> = [
+        "simulate",
+        "--data",
+        &s.path("acc.csv"),
+        "--features",
+        "x,y,z",
+        "--rate",
+        "0",
+        "--rows",
+        "3000..9000",
+        "--broker",
+        &format!("mqtt://127.0.0.1:{mqtt}"),
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec();
+    let args: Vec<&str> = simulate.iter().map(String::as_str).collect();
+    assert_eq!(ok_json(&telltale(&args))["readings"], 6000);
+    // And a fleet of 300 more devices (the table must stay usable: sorted, filtered).
+    let fleet = telltale(&[
+        "simulate",
+        "--data",
+        &s.path("acc.csv"),
+        "--features",
+        "x,y,z",
+        "--devices",
+        "300",
+        "--rate",
+        "0",
+        "--rows",
+        "0..90",
+        "--topic",
+        "sensors/fleet-{device}/data",
+        "--broker",
+        &format!("mqtt://127.0.0.1:{mqtt}"),
+        "--json",
+    ]);
+    assert_eq!(ok_json(&fleet)["readings"], 300 * 90);
+
+    // The API: refused without the token or with a wrong one, served with it.
+    assert_eq!(http(port, "GET", "/api/devices", None).map(|r| r.0), Some(401));
+    assert_eq!(http(port, "GET", "/api/devices", Some("wrong-token-1")).map(|r| r.0), Some(401));
+    assert_eq!(http(port, "GET", "/", None).map(|r| r.0), Some(401));
+    let start = Instant::now();
+    let fleet = loop {
+        let (status, body) = http(port, "GET", "/api/devices", Some(token)).expect("devices");
+        assert_eq!(status, 200, "{body}");
+        let j: Value = serde_json::from_str(&body).expect("json");
+        let one = j["devices"].as_array().and_then(|d| d.iter().find(|d| d["device"] == "dev-1")).cloned();
+        if (j["totals"]["readings"] == 6000 + 300 * 90 && one.is_some_and(|d| d["readings"] == 6000))
+            || start.elapsed() > Duration::from_secs(60)
+        {
+            break j;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let devices = fleet["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 301);
+    let one = devices.iter().find(|d| d["device"] == "dev-1").expect("dev-1");
+    assert_eq!(one["readings"], 6000, "{one}");
+    assert!(one["anomalies"].as_u64().expect("anomalies") > 0, "the imbalance is found: {one}");
+    let (status, body) = http(port, "PUT", "/api/thresholds", Some(token)).expect("put");
+    assert_eq!(status, 415, "a change that is not JSON is refused: {body}");
+    let (_, model_info) = http(port, "GET", "/api/model", Some(token)).expect("model");
+    let model_info: Value = serde_json::from_str(&model_info).expect("json");
+    assert_eq!((model_info["preset"].as_str(), model_info["window"].as_u64()), (Some("cnn-lstm"), Some(60)));
+    assert!(model_info["test"]["f1"].is_number(), "{model_info}");
+
+    // The page, in Chromium: the device, its anomaly shaded and in the feed, acknowledge across a reload, the
+    // threshold changed and recorded, a server restart under the open page.
+    let mut serve_again = serve_args.clone();
+    serve_again.insert(0, env!("CARGO_BIN_EXE_telltale").to_owned());
+    let mut feed_again = simulate.clone();
+    feed_again.insert(0, env!("CARGO_BIN_EXE_telltale").to_owned());
+    if let Some(rows) = feed_again.iter_mut().find(|a| a.as_str() == "3000..9000") {
+        *rows = "9000..9600".into();
+    }
+    let restart = serde_json::json!({ "pid": serve.id(), "serve": serve_again, "simulate": feed_again });
+    let shots = s.path("shots");
+    std::fs::create_dir_all(&shots).expect("shots");
+    let node = Command::new("node")
+        .arg(browser_dir.join("dashboard.mjs"))
+        .env("TELLTALE_URL", format!("http://127.0.0.1:{port}"))
+        .env("TELLTALE_TOKEN", token)
+        .env("TELLTALE_DEVICE", "dev-1")
+        .env("TELLTALE_FLEET", "301")
+        .env("TELLTALE_SHOTS", &shots)
+        .env("TELLTALE_RESTART", restart.to_string())
+        .output()
+        .expect("node runs");
+    let out = format!("{}{}", String::from_utf8_lossy(&node.stdout), String::from_utf8_lossy(&node.stderr));
+    println!("{out}");
+    if !node.status.success() {
+        // The browser stopped before stopping the server: stop it here.
+        let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    }
+    let first = serve.wait_with_output().expect("the first server exits");
+    assert!(node.status.success(), "the browser test failed:\n{out}");
+    assert!(out.contains("dashboard: all checks passed"), "{out}");
+    assert!(first.status.success(), "the first server stopped cleanly on SIGTERM");
+    assert!(Path::new(&shots).join("dashboard.png").is_file());
+    // Without a token, an address for every interface becomes loopback, and the service says so. It opens the
+    // same database: the acknowledgement and the threshold changes made on the page are there.
+    let port2 = free_port();
+    let open_args: Vec<String> = [
+        "serve",
+        "--model",
+        &model,
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--http",
+        &format!("0.0.0.0:{port2}"),
+        "--db",
+        &format!("sqlite://{}", s.path("dash.db")),
+        "--duration",
+        "3",
+    ]
+    .map(String::from)
+    .to_vec();
+    let open = serve_in_background(&open_args);
+    wait_for_health(port2);
+    let (status, body) = http(port2, "GET", "/api/model", None).expect("model");
+    assert_eq!(status, 200);
+    assert!(body.contains("no token: served on loopback only"), "{body}");
+    let (_, feed) = http(port2, "GET", "/api/feed", None).expect("feed");
+    let feed: Value = serde_json::from_str(&feed).expect("json");
+    let acked = feed.as_array().expect("feed").iter().filter(|f| f["ack"]["by"] == "dashboard").count();
+    assert_eq!(acked, 1, "{feed}");
+    let (_, changes) = http(port2, "GET", "/api/thresholds", None).expect("thresholds");
+    let changes: Value = serde_json::from_str(&changes).expect("json");
+    let recorded: Vec<(Value, Value)> = changes["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| (c["device"].clone(), c["value"].clone()))
+        .collect();
+    assert_eq!(recorded, [(Value::from("dev-1"), Value::from(1e9)), (Value::from("dev-1"), Value::Null)]);
+    assert_eq!(changes["in_force"]["devices"], serde_json::json!({}), "set, then cleared: none in force");
+    let out = open.wait_with_output().expect("exits");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("dashboard http://127.0.0.1:{port2}/ (no token: loopback only)")), "{stdout}");
+}

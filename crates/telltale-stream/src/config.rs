@@ -40,7 +40,8 @@ pub struct ServeConfig {
     /// The token the dashboard and the API require (letters, digits, `-._~`); empty: none, and the HTTP server
     /// then listens on loopback only.
     pub token: String,
-    /// Readings and scores the dashboard keeps per device (in memory).
+    /// Scores the dashboard keeps per device (in memory), and as many runs of readings (a run per window step,
+    /// its lowest and highest values).
     pub live_history: usize,
     /// Messages waiting between two stages at most (back-pressure beyond).
     pub queue: usize,

@@ -53,6 +53,10 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// The token the page and the API require; `None`: open (the server listens on loopback only).
     pub token: Option<Arc<str>>,
+    /// Turns true when the service stops: event streams end then.
+    pub closing: tokio::sync::watch::Receiver<bool>,
+    /// Whether alerts go anywhere: the feed then lists the anomalies that raised one.
+    pub alerting: bool,
     /// Bumped by every acknowledgement and threshold change (the event stream re-sends the feed).
     pub changes: Arc<AtomicU64>,
 }
@@ -280,9 +284,10 @@ async fn device(State(s): State<AppState>, Path(name): Path<String>, Query(q): Q
     }
 }
 
-/// `GET /api/feed?limit=N`: anomalies, newest first, with their alerts' deliveries and acknowledgements.
+/// `GET /api/feed?limit=N`: anomalies that raised an alert (every anomaly when no alert sink is set), newest
+/// first, with their alerts' deliveries and acknowledgements.
 async fn feed(State(s): State<AppState>, Query(q): Query<AnomalyQuery>) -> Response {
-    match s.store.feed(q.limit.unwrap_or(50).clamp(1, 1_000)).await {
+    match s.store.feed(q.limit.unwrap_or(50).clamp(1, 1_000), s.alerting).await {
         Ok(items) => Json(items).into_response(),
         Err(e) => unavailable(&e),
     }
@@ -391,9 +396,17 @@ struct Cursor {
 }
 
 impl Cursor {
-    async fn tick(&mut self) -> serde_json::Value {
+    /// The next tick; `None` once the service stops.
+    async fn tick(&mut self) -> Option<serde_json::Value> {
+        let mut closing = self.state.closing.clone();
+        if *closing.borrow() {
+            return None;
+        }
         if !self.first {
-            tokio::time::sleep(TICK).await;
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                _ = closing.wait_for(|c| *c) => return None,
+            }
         }
         self.first = false;
         let s = &self.state;
@@ -414,7 +427,7 @@ impl Cursor {
             s.changes.load(Ordering::Relaxed),
         );
         let feed = if self.feed_at != Some(at) {
-            match s.store.feed(50).await {
+            match s.store.feed(50, s.alerting).await {
                 Ok(items) => {
                     self.feed_at = Some(at);
                     Some(items)
@@ -431,7 +444,7 @@ impl Cursor {
             (Some(d), Some(_)) => s.store.anomalies(Some(d), 50).await.ok(),
             _ => None,
         };
-        serde_json::json!({
+        Some(serde_json::json!({
             "now_ms": now_ms(),
             "totals": totals(s),
             "devices": s.live.devices(),
@@ -439,7 +452,7 @@ impl Cursor {
             "history": history,
             "device_anomalies": device_anomalies,
             "feed": feed,
-        })
+        }))
     }
 }
 
@@ -453,7 +466,7 @@ async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> impl
         first: true,
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
-        let body = cursor.tick().await;
+        let body = cursor.tick().await?;
         let event = Event::default().event("tick").json_data(body).unwrap_or_else(|_| Event::default());
         Some((Ok::<_, std::convert::Infallible>(event), cursor))
     });

@@ -75,15 +75,18 @@ pub struct ScorePoint {
     pub anomalous: bool,
 }
 
-/// One reading, as the charts draw it.
+/// A run of `stride` consecutive readings, as the charts draw it: each feature's lowest and highest value
+/// (the same for a stride of 1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReadingPoint {
     /// Its sequence number for the device.
     pub seq: u64,
-    /// Epoch ms.
+    /// Its first reading's time (epoch ms).
     pub ts: i64,
-    /// The model's features in order.
-    pub values: Vec<f32>,
+    /// The model's features in order: lowest values.
+    pub lo: Vec<f32>,
+    /// Highest values.
+    pub hi: Vec<f32>,
 }
 
 /// A device's line in the fleet table.
@@ -130,9 +133,15 @@ struct DeviceLive {
     windows: u64,
     anomalies: u64,
     last_ms: i64,
-    /// Reading times and values (`features` per reading), oldest first.
+    /// Runs of readings: first times, and per run `features` lows then `features` highs; oldest first.
     ts: VecDeque<i64>,
     values: VecDeque<f32>,
+    /// Runs completed so far.
+    runs: u64,
+    /// The run being filled: readings in it, its first time, lows then highs.
+    open: (usize, i64, Vec<f32>),
+    /// The last reading.
+    latest: Vec<f32>,
     scores: VecDeque<ScorePoint>,
     last: Option<ScorePoint>,
     top: Vec<(String, f64)>,
@@ -150,6 +159,9 @@ impl DeviceLive {
             last_ms: 0,
             ts: VecDeque::new(),
             values: VecDeque::new(),
+            runs: 0,
+            open: (0, 0, Vec::new()),
+            latest: Vec::new(),
             scores: VecDeque::new(),
             last: None,
             top: Vec::new(),
@@ -167,15 +179,23 @@ const RATE_PERIOD_S: f64 = 1.0;
 pub struct Live {
     features: Vec<String>,
     history: usize,
+    stride: usize,
     fleet: Mutex<HashMap<String, DeviceLive>>,
     /// Thresholds set while running (the detector holds them too).
     pub thresholds: Arc<Thresholds>,
 }
 
 impl Live {
-    /// Keeps the last `history` readings and scores of each device, whose readings carry `features`.
-    pub fn new(features: Vec<String>, history: usize) -> Live {
-        Live { features, history: history.max(1), fleet: Mutex::new(HashMap::new()), thresholds: Arc::default() }
+    /// Keeps the last `history` scores of each device, whose readings carry `features`, and the last `history`
+    /// runs of `stride` readings (give the model's step: both then span the same time).
+    pub fn new(features: Vec<String>, history: usize, stride: usize) -> Live {
+        Live {
+            features,
+            history: history.max(1),
+            stride: stride.max(1),
+            fleet: Mutex::new(HashMap::new()),
+            thresholds: Arc::default(),
+        }
     }
 
     /// The model's features, in the order readings' values are given.
@@ -196,14 +216,37 @@ impl Live {
         let Some(d) = fleet.get_mut(device) else { return };
         d.readings += 1;
         d.last_ms = d.last_ms.max(ts);
-        for name in &self.features {
-            let v = values.iter().find(|(k, _)| k == name).map_or(f32::NAN, |(_, v)| *v as f32);
-            d.values.push_back(v);
+        let c = self.features.len();
+        d.latest.clear();
+        d.latest.extend(
+            self.features
+                .iter()
+                .map(|name| values.iter().find(|(k, _)| k == name).map_or(f32::NAN, |(_, v)| *v as f32)),
+        );
+        let (n, first, bounds) = &mut d.open;
+        if *n == 0 {
+            *first = ts;
+            bounds.clear();
+            bounds.extend_from_slice(&d.latest);
+            bounds.extend_from_slice(&d.latest);
+        } else {
+            for (k, &v) in d.latest.iter().enumerate() {
+                // A missing feature (NaN) gives way to any number: `min` and `max` return the number.
+                bounds[k] = bounds[k].min(v);
+                bounds[c + k] = bounds[c + k].max(v);
+            }
         }
-        d.ts.push_back(ts);
+        *n += 1;
+        if *n < self.stride {
+            return;
+        }
+        *n = 0;
+        d.ts.push_back(*first);
+        d.values.extend(bounds.iter().copied());
+        d.runs += 1;
         if d.ts.len() > self.history {
             d.ts.pop_front();
-            d.values.drain(..self.features.len());
+            d.values.drain(..2 * c);
         }
     }
 
@@ -240,9 +283,7 @@ impl Live {
             d.rate = (d.readings - d.sampled.0) as f64 / elapsed;
             d.sampled = (d.readings, now);
         }
-        let c = self.features.len();
-        let last =
-            if d.values.len() >= c { d.values.range(d.values.len() - c..).copied().collect() } else { Vec::new() };
+        let last = d.latest.clone();
         DeviceSummary {
             device: name.to_owned(),
             readings: d.readings,
@@ -267,7 +308,7 @@ impl Live {
         out
     }
 
-    /// `device`'s line and its readings and scores with sequence numbers from `readings_from` and
+    /// `device`'s line and its runs of readings and scores with sequence numbers from `readings_from` and
     /// `scores_from` on (0: all kept); `None` for a device never seen.
     pub fn history(&self, device: &str, readings_from: u64, scores_from: u64) -> Option<DeviceHistory> {
         let now = Instant::now();
@@ -275,14 +316,14 @@ impl Live {
         let d = fleet.get_mut(device)?;
         let summary = self.summary(device, d, now);
         let c = self.features.len();
-        let first = d.readings - d.ts.len() as u64;
+        let first = d.runs - d.ts.len() as u64;
         let values = d.values.make_contiguous();
         let readings =
             d.ts.iter()
                 .enumerate()
-                .map(|(i, &ts)| (first + i as u64, ts, i))
+                .map(|(i, &ts)| (first + i as u64, ts, &values[2 * c * i..2 * c * (i + 1)]))
                 .filter(|(seq, _, _)| *seq >= readings_from)
-                .map(|(seq, ts, i)| ReadingPoint { seq, ts, values: values[i * c..(i + 1) * c].to_vec() })
+                .map(|(seq, ts, v)| ReadingPoint { seq, ts, lo: v[..c].to_vec(), hi: v[c..].to_vec() })
                 .collect();
         let scores = d.scores.iter().filter(|p| p.seq >= scores_from).copied().collect();
         Some(DeviceHistory { summary, readings, scores })
@@ -307,7 +348,7 @@ mod tests {
 
     #[test]
     fn rings_keep_the_last_readings_and_scores_with_their_sequence_numbers() {
-        let live = Live::new(vec!["x".into(), "y".into()], 3);
+        let live = Live::new(vec!["x".into(), "y".into()], 3, 1);
         for t in 0..5 {
             live.reading("d", t, &[("y".into(), t as f64 * 10.0), ("x".into(), t as f64)]);
         }
@@ -315,7 +356,7 @@ mod tests {
         live.decision(&decision("d", 4, 0.9, true));
         let h = live.history("d", 0, 0).expect("device");
         assert_eq!(h.readings.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4]);
-        assert_eq!(h.readings[2].values, [4.0, 40.0], "values in the model's feature order");
+        assert_eq!((&h.readings[2].lo, &h.readings[2].hi), (&vec![4.0, 40.0], &vec![4.0, 40.0]), "feature order");
         assert_eq!(h.summary.last, [4.0, 40.0]);
         assert_eq!((h.summary.readings, h.summary.windows, h.summary.anomalies), (5, 2, 1));
         assert!(h.summary.anomalous && h.summary.top[0].0 == "x");
@@ -326,8 +367,26 @@ mod tests {
         assert!(live.history("nobody", 0, 0).is_none());
         // A reading without one of the features keeps its place (NaN: JSON null).
         live.reading("e", 1, &[("x".into(), 1.0)]);
-        assert!(live.history("e", 0, 0).expect("e").readings[0].values[1].is_nan());
+        assert!(live.history("e", 0, 0).expect("e").readings[0].lo[1].is_nan());
         assert_eq!(live.devices().iter().map(|d| d.device.as_str()).collect::<Vec<_>>(), ["d", "e"]);
+    }
+
+    #[test]
+    fn runs_of_readings_keep_their_lowest_and_highest_values() {
+        // Runs of 3 (the model's step): the charts span the scores' time with 3 times fewer points.
+        let live = Live::new(vec!["x".into()], 2, 3);
+        for (t, x) in [5.0, -1.0, 2.0, 7.0, 3.0, 4.0, 9.0].into_iter().enumerate() {
+            live.reading("d", t as i64 * 10, &[("x".into(), x)]);
+        }
+        let h = live.history("d", 0, 0).expect("device");
+        let runs: Vec<(u64, i64, f32, f32)> = h.readings.iter().map(|r| (r.seq, r.ts, r.lo[0], r.hi[0])).collect();
+        assert_eq!(runs, [(0, 0, -1.0, 5.0), (1, 30, 3.0, 7.0)], "the seventh reading's run is not complete");
+        assert_eq!(h.summary.last, [9.0]);
+        let missing = Live::new(vec!["x".into()], 2, 2);
+        missing.reading("d", 0, &[]);
+        missing.reading("d", 1, &[("x".into(), 3.0)]);
+        let run = &missing.history("d", 0, 0).expect("device").readings[0];
+        assert_eq!((run.lo[0], run.hi[0]), (3.0, 3.0), "a missing value gives way");
     }
 
     #[test]

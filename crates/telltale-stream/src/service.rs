@@ -42,7 +42,7 @@ pub struct Service {
     pub live: Arc<Live>,
     stop: watch::Sender<bool>,
     outbox_stop: watch::Sender<bool>,
-    http_stop: Arc<Notify>,
+    http_stop: watch::Sender<bool>,
     source: JoinHandle<Result<()>>,
     detect: JoinHandle<Detector>,
     sink: JoinHandle<()>,
@@ -132,6 +132,7 @@ impl Service {
         let mqtt_sink = alert_client.clone().map(|c| (c, alerts.mqtt_topic.clone()));
         let webhook = (!alerts.webhook.is_empty()).then(|| alerts.webhook.clone());
         let sinks = Arc::new(Sinks::new(webhook, twilio, mqtt_sink, timeout)?);
+        let sink_names = sinks.names();
 
         let counters = Arc::new(Counters::default());
         let queue = config.queue.max(1);
@@ -143,7 +144,7 @@ impl Service {
         let (decisions, _) = broadcast::channel(4096);
         let wake = Arc::new(Notify::new());
 
-        let live = Arc::new(Live::new(model.header.features.clone(), config.live_history));
+        let live = Arc::new(Live::new(model.header.features.clone(), config.live_history, model.header.step));
         // Thresholds changed on the dashboard stay changed across restarts: their record is replayed.
         for change in store.threshold_changes().await? {
             live.thresholds.set(change.device.as_deref(), change.value);
@@ -203,7 +204,7 @@ impl Service {
             tracing::warn!("not subscribed after 10 s; serving anyway, the subscription follows the connection");
         }
 
-        let http_stop = Arc::new(Notify::new());
+        let (http_stop, closing) = watch::channel(false);
         let (http_addr, http_task) = if config.http.is_empty() {
             (None, None)
         } else {
@@ -237,10 +238,15 @@ impl Service {
                 }),
                 live: live.clone(),
                 token,
+                closing: closing.clone(),
+                alerting: !sink_names.is_empty(),
                 changes: Arc::default(),
             };
-            let notify = http_stop.clone();
-            let (bound, task) = http::serve(addr, state, async move { notify.notified().await }).await?;
+            let mut closing = closing.clone();
+            let (bound, task) = http::serve(addr, state, async move {
+                let _ = closing.wait_for(|c| *c).await;
+            })
+            .await?;
             tracing::info!("HTTP on http://{bound}: dashboard /, API /api/…, /health, /metrics");
             (Some(bound), Some(task))
         };
@@ -282,7 +288,8 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let _ = client.disconnect().await;
         }
-        self.http_stop.notify_one();
+        // Event streams end first (an open dashboard would hold a graceful shutdown forever).
+        self.http_stop.send_replace(true);
         if let Some(task) = self.http_task {
             let _ = task.await;
         }

@@ -326,7 +326,19 @@ impl Store {
 
     /// Stored anomalies, newest first (by the end of their window), at most `limit`, of one device or all.
     pub async fn anomalies(&self, device: Option<&str>, limit: i64) -> Result<Vec<AnomalyRow>> {
-        let filter = if device.is_some() { "WHERE device = ? " } else { "" };
+        self.anomaly_rows(device, false, limit).await
+    }
+
+    /// Anomalies newest first; `alerted`: only those that raised an alert.
+    async fn anomaly_rows(&self, device: Option<&str>, alerted: bool, limit: i64) -> Result<Vec<AnomalyRow>> {
+        let mut filters = Vec::new();
+        if device.is_some() {
+            filters.push("device = ?");
+        }
+        if alerted {
+            filters.push("EXISTS (SELECT 1 FROM alerts WHERE alerts.device = anomalies.device AND alerts.end_ms = anomalies.end_ms)");
+        }
+        let filter = if filters.is_empty() { String::new() } else { format!("WHERE {} ", filters.join(" AND ")) };
         let sql = self.sql(&format!(
             "SELECT id, device, start_ms, end_ms, score, threshold, top, detected_ms FROM anomalies {filter}\
              ORDER BY end_ms DESC, id DESC LIMIT ?"
@@ -462,9 +474,10 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// The alert feed: the newest `limit` anomalies with their deliveries and acknowledgements.
-    pub async fn feed(&self, limit: i64) -> Result<Vec<FeedItem>> {
-        let anomalies = self.anomalies(None, limit).await?;
+    /// The alert feed: the newest `limit` anomalies with their deliveries and acknowledgements; `alerted`: only
+    /// those that raised an alert (the rest fell within a device's alert cooldown).
+    pub async fn feed(&self, limit: i64, alerted: bool) -> Result<Vec<FeedItem>> {
+        let anomalies = self.anomaly_rows(None, alerted, limit).await?;
         let (Some(first_end), Some(first_id)) =
             (anomalies.iter().map(|a| a.end_ms).min(), anomalies.iter().map(|a| a.id).min())
         else {
@@ -743,8 +756,15 @@ pub(crate) mod tests {
         assert_eq!(store.alert_counts().await.expect("counts"), AlertCounts { pending: 2, sent: 1 });
 
         // The feed: newest anomaly first, its deliveries (one failed, retried) and acknowledgements.
-        let feed = store.feed(10).await.expect("feed");
+        let feed = store.feed(10, false).await.expect("feed");
         assert_eq!(feed.iter().map(|f| f.anomaly.end_ms).collect::<Vec<_>>(), [300, 100]);
+        // An anomaly in a device's cooldown raised no alert: in the whole list, not in the alerted one.
+        store.commit(&Batch { readings: Vec::new(), anomalies: vec![anomaly("a", 200, &[])] }).await.expect("quiet");
+        let all = store.feed(10, false).await.expect("feed");
+        assert_eq!(all.iter().map(|f| f.anomaly.end_ms).collect::<Vec<_>>(), [300, 200, 100]);
+        assert!(all[1].deliveries.is_empty());
+        let alerted = store.feed(10, true).await.expect("alerted");
+        assert_eq!(alerted.iter().map(|f| f.anomaly.end_ms).collect::<Vec<_>>(), [300, 100]);
         let states: Vec<(&str, &str)> =
             feed[1].deliveries.iter().map(|d| (d.sink.as_str(), d.status.as_str())).collect();
         assert_eq!(states, [("webhook", "sent"), ("sms", "failed")]);
@@ -754,7 +774,7 @@ pub(crate) mod tests {
         assert!(store.acknowledge(feed[1].anomaly.id, 77, "ops").await.expect("ack"));
         assert!(store.acknowledge(feed[1].anomaly.id, 99, "late").await.expect("ack again"), "kept, not doubled");
         assert!(!store.acknowledge(123_456, 77, "ops").await.expect("no such anomaly"));
-        let feed = store.feed(10).await.expect("feed");
+        let feed = store.feed(10, true).await.expect("feed");
         assert_eq!(feed[1].ack, Some(Ack { acked_ms: 77, by: "ops".into() }));
         assert_eq!(store.count("acks").await.expect("count"), 1);
         // Threshold changes, replayed in order.
@@ -786,7 +806,7 @@ pub(crate) mod tests {
         store.close().await;
         // Reopening finds the same rows (the tables are not recreated).
         let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("reopen");
-        assert_eq!(store.count("anomalies").await.expect("count"), 2);
+        assert_eq!(store.count("anomalies").await.expect("count"), 3);
         store.close().await;
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
