@@ -151,18 +151,20 @@ struct DeviceLive {
 }
 
 impl DeviceLive {
-    fn new() -> DeviceLive {
+    /// Rings sized once for `history` entries of `channels` features (nothing for a history of 0).
+    fn new(history: usize, channels: usize) -> DeviceLive {
+        let room = if history == 0 { 0 } else { history + 1 };
         DeviceLive {
             readings: 0,
             windows: 0,
             anomalies: 0,
             last_ms: 0,
-            ts: VecDeque::new(),
-            values: VecDeque::new(),
+            ts: VecDeque::with_capacity(room),
+            values: VecDeque::with_capacity(room * 2 * channels),
             runs: 0,
-            open: (0, 0, Vec::new()),
-            latest: Vec::new(),
-            scores: VecDeque::new(),
+            open: (0, 0, Vec::with_capacity(if history == 0 { 0 } else { 2 * channels })),
+            latest: Vec::with_capacity(channels),
+            scores: VecDeque::with_capacity(room),
             last: None,
             top: Vec::new(),
             sampled: (0, Instant::now()),
@@ -187,15 +189,10 @@ pub struct Live {
 
 impl Live {
     /// Keeps the last `history` scores of each device, whose readings carry `features`, and the last `history`
-    /// runs of `stride` readings (give the model's step: both then span the same time).
+    /// runs of `stride` readings (give the model's step: both then span the same time). A history of 0 keeps
+    /// the fleet's lines only (no charts).
     pub fn new(features: Vec<String>, history: usize, stride: usize) -> Live {
-        Live {
-            features,
-            history: history.max(1),
-            stride: stride.max(1),
-            fleet: Mutex::new(HashMap::new()),
-            thresholds: Arc::default(),
-        }
+        Live { features, history, stride: stride.max(1), fleet: Mutex::new(HashMap::new()), thresholds: Arc::default() }
     }
 
     /// The model's features, in the order readings' values are given.
@@ -211,7 +208,7 @@ impl Live {
     pub fn reading(&self, device: &str, ts: i64, values: &[(String, f64)]) {
         let mut fleet = self.fleet();
         if !fleet.contains_key(device) {
-            fleet.insert(device.to_owned(), DeviceLive::new());
+            fleet.insert(device.to_owned(), DeviceLive::new(self.history, self.features.len()));
         }
         let Some(d) = fleet.get_mut(device) else { return };
         d.readings += 1;
@@ -223,6 +220,9 @@ impl Live {
                 .iter()
                 .map(|name| values.iter().find(|(k, _)| k == name).map_or(f32::NAN, |(_, v)| *v as f32)),
         );
+        if self.history == 0 {
+            return;
+        }
         let (n, first, bounds) = &mut d.open;
         if *n == 0 {
             *first = ts;
@@ -254,7 +254,7 @@ impl Live {
     pub fn decision(&self, decision: &Decision) {
         let mut fleet = self.fleet();
         if !fleet.contains_key(&decision.device) {
-            fleet.insert(decision.device.clone(), DeviceLive::new());
+            fleet.insert(decision.device.clone(), DeviceLive::new(self.history, self.features.len()));
         }
         let Some(d) = fleet.get_mut(&decision.device) else { return };
         let point = ScorePoint {
@@ -271,6 +271,9 @@ impl Live {
             d.top.clone_from(&decision.top);
         }
         d.last = Some(point);
+        if self.history == 0 {
+            return;
+        }
         d.scores.push_back(point);
         if d.scores.len() > self.history {
             d.scores.pop_front();
@@ -297,6 +300,22 @@ impl Live {
             anomalous: d.last.is_some_and(|p| p.anomalous),
             top: d.top.clone(),
         }
+    }
+
+    /// Bytes held for the devices: their rings, names and lines (from capacities).
+    pub fn state_bytes(&self) -> usize {
+        let fleet = self.fleet();
+        let held: usize = fleet
+            .iter()
+            .map(|(name, d)| {
+                name.capacity()
+                    + d.ts.capacity() * std::mem::size_of::<i64>()
+                    + (d.values.capacity() + d.open.2.capacity() + d.latest.capacity()) * std::mem::size_of::<f32>()
+                    + d.scores.capacity() * std::mem::size_of::<ScorePoint>()
+                    + d.top.iter().map(|(s, _)| s.capacity() + std::mem::size_of::<(String, f64)>()).sum::<usize>()
+            })
+            .sum();
+        held + fleet.capacity() * (std::mem::size_of::<String>() + std::mem::size_of::<DeviceLive>() + 1)
     }
 
     /// Every device's line, by name.
@@ -387,6 +406,33 @@ mod tests {
         missing.reading("d", 1, &[("x".into(), 3.0)]);
         let run = &missing.history("d", 0, 0).expect("device").readings[0];
         assert_eq!((run.lo[0], run.hi[0]), (3.0, 3.0), "a missing value gives way");
+    }
+
+    #[test]
+    fn memory_per_device_is_bounded_by_the_history() {
+        // The default history (300) of three sensors: rings of 301 runs and 301 scores, whatever the stream's length.
+        let live = Live::new(vec!["x".into(), "y".into(), "z".into()], 300, 30);
+        let values = [("x".to_owned(), 1.0), ("y".to_owned(), 2.0), ("z".to_owned(), 3.0)];
+        for t in 0..30_000 {
+            live.reading("fan-a", t, &values);
+            if t % 30 == 29 {
+                live.decision(&decision("fan-a", t, 0.9, true));
+            }
+        }
+        let bytes = live.state_bytes();
+        let rings = 301 * (8 + 6 * 4 + std::mem::size_of::<ScorePoint>());
+        assert!(bytes >= rings && bytes < rings + 2_000, "{bytes} bytes, rings {rings}");
+        assert!(bytes < 28_000, "{bytes}");
+        // No history: the fleet's line only.
+        let lean = Live::new(vec!["x".into(), "y".into(), "z".into()], 0, 30);
+        for t in 0..1_000 {
+            lean.reading("fan-a", t, &values);
+            lean.decision(&decision("fan-a", t, 0.9, true));
+        }
+        assert!(lean.state_bytes() < 2_000, "{}", lean.state_bytes());
+        let h = lean.history("fan-a", 0, 0).expect("device");
+        assert!(h.readings.is_empty() && h.scores.is_empty());
+        assert_eq!((h.summary.readings, h.summary.windows), (1_000, 1_000));
     }
 
     #[test]
