@@ -32,8 +32,13 @@ pub(crate) fn effective_config(args: &ServeArgs) -> Result<ServeConfig> {
 }
 
 /// `telltale config print`.
+/// The token is shown as set or not, never spelled out.
 pub(crate) fn print_config(args: &ServeArgs) -> Result<()> {
-    emit(&effective_config(args)?.to_toml())
+    let mut config = effective_config(args)?;
+    if !config.token.is_empty() {
+        config.token = "***".into();
+    }
+    emit(&config.to_toml())
 }
 
 /// A runtime model from a trained model directory (exported on the fly) or an exported model file.

@@ -302,6 +302,7 @@ fn config_print_shows_file_environment_and_flags_in_order() {
         .args(["config", "print", "--config", &file, "--http", "127.0.0.1:9100"])
         .env("TELLTALE_DB", "postgres://u@127.0.0.1/t")
         .env("TELLTALE_HTTP", "127.0.0.1:9050")
+        .env("TELLTALE_TOKEN", "secret-from-env")
         .output()
         .expect("runs");
     assert!(o.status.success(), "{}", stderr(&o));
@@ -310,6 +311,7 @@ fn config_print_shows_file_environment_and_flags_in_order() {
     assert_eq!(printed["http"].as_str(), Some("127.0.0.1:9100"), "flag over env");
     assert_eq!(printed["alerts"]["cooldown_s"].as_float(), Some(30.0), "file over default");
     assert_eq!(printed["topic"].as_str(), Some("sensors/{device}/#"), "defaults shown");
+    assert_eq!(printed["token"].as_str(), Some("***"), "a token is never printed");
 
     std::fs::write(&file, "[alerts]\ncooldwn_s = 30.0\n").expect("write");
     fails(&["config", "print", "--config", &file], 2, "cooldwn_s");
