@@ -45,11 +45,14 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
+  // A link to one device, with the token: the page opens on that device, the token leaves the address bar.
+  await page.goto(`${base}/?device=${encodeURIComponent(device)}&token=${encodeURIComponent(token)}`);
   assert.ok(!page.url().includes("token="), `the token left the address bar: ${page.url()}`);
+  assert.ok(page.url().includes(`device=${encodeURIComponent(device)}`), `the link keeps its device: ${page.url()}`);
+  await page.waitForFunction((d) => document.getElementById("device-name").textContent === d, device, { timeout: 15000 });
   const row = page.locator(`#fleet tbody tr[data-device="${device}"]`);
   await row.waitFor({ timeout: 30000 });
-  step(`device ${device} listed`);
+  step(`device ${device} listed and opened from a link`);
   if (process.env.TELLTALE_FLEET) {
     // Hundreds of devices: all counted, the table sorts and filters.
     const fleet = Number(process.env.TELLTALE_FLEET);

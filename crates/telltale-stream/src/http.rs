@@ -128,9 +128,11 @@ async fn auth(State(s): State<AppState>, request: Request, next: Next) -> Respon
         let query = request.uri().query().unwrap_or("");
         let given = query.split('&').find_map(|kv| kv.strip_prefix("token="));
         if given.is_some_and(|t| same(t, token)) {
-            // Kept in a cookie from now on; the address bar loses the token.
+            // Kept in a cookie from now on; the address bar loses the token and keeps the rest (`?device=`).
             let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
-            return (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/".into())])
+            let rest: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("token=") && !kv.is_empty()).collect();
+            let location = if rest.is_empty() { "/".to_owned() } else { format!("/?{}", rest.join("&")) };
+            return (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, location)])
                 .into_response();
         }
         let body = "<!doctype html><meta charset=utf-8><title>telltale: token required</title>\
