@@ -196,11 +196,14 @@ impl Detector {
         let batch = Batch { windows: 1, steps, channels: c, inputs: &self.input, outputs, targets: &rows[steps * c..] };
         scores.push(h.score, &h.scaler, batch);
         let score = scores.score[0];
-        let rule = match self.thresholds.as_ref().and_then(|t| t.get(device)) {
-            Some(value) => ThresholdSpec::Static { value },
-            None => h.threshold,
+        let (anomalous, threshold) = match self.thresholds.as_ref().and_then(|t| t.get(device)) {
+            Some(value) => {
+                // The model's sliding band keeps its history meanwhile: clearing the threshold resumes it up to date.
+                judge(h.threshold, &mut state.scores, score);
+                (score >= value, value)
+            }
+            None => judge(h.threshold, &mut state.scores, score),
         };
-        let (anomalous, threshold) = judge(rule, &mut state.scores, score);
         let mut top: Vec<(String, f64)> = features.iter().cloned().zip(scores.per_channel.iter().copied()).collect();
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
         top.truncate(TOP_SENSORS);
@@ -356,5 +359,24 @@ pub(crate) mod tests {
         }
         // Scores 0.25, 0.5, 0.5, 0.5, 0.5, 9.25: the first three build the history, the jump leaves the band.
         assert_eq!(flags, [false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_sliding_band_keeps_its_history_while_a_set_threshold_judges() {
+        let spec = ThresholdSpec::Sliding { window: 3, k: 3.0, eps: 0.01 };
+        let thresholds = Arc::new(Thresholds::default());
+        let mut d = Detector::new(zero_model(spec, 1)).with_thresholds(thresholds.clone());
+        let mut next = |t: i64, a: f64| d.push("t", "d", &reading(t, a, 1.0), 0).expect("ok");
+        assert!(next(1, 0.0).is_none());
+        thresholds.set(Some("d"), Some(100.0));
+        // Scores 0.25, 0.5, 0.5, 0.5 under the set threshold: judged by it, and still the band's history.
+        for (t, a) in [(2, 1.0), (3, 1.0), (4, 1.0), (5, 1.0)] {
+            let judged = next(t, a).expect("scored");
+            assert!(!judged.anomalous && judged.threshold == 100.0, "{judged:?}");
+        }
+        thresholds.set(Some("d"), None);
+        // Cleared: the band is judged from the history it kept (mean 0.5, std 0): the jump leaves it at once.
+        let judged = next(6, 6.0).expect("scored");
+        assert!(judged.anomalous && judged.threshold.is_finite(), "{judged:?}");
     }
 }
