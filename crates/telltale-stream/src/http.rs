@@ -147,6 +147,12 @@ async fn page() -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Html(PAGE)).into_response()
 }
 
+/// Who made a change, as recorded: the name given (trimmed, at most 64 characters), else `dashboard`.
+fn who(by: &str) -> String {
+    let by = by.trim();
+    if by.is_empty() { "dashboard".to_owned() } else { by.chars().take(64).collect() }
+}
+
 fn unavailable(e: &Error) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
 }
@@ -303,8 +309,7 @@ struct AckBody {
 }
 
 async fn acknowledge(State(s): State<AppState>, Path(id): Path<i64>, body: Option<Json<AckBody>>) -> Response {
-    let by = body.map(|Json(b)| b.by).unwrap_or_default();
-    let by = if by.trim().is_empty() { "dashboard".to_owned() } else { by.trim().chars().take(64).collect() };
+    let by = who(&body.map(|Json(b)| b.by).unwrap_or_default());
     match s.store.acknowledge(id, now_ms(), &by).await {
         Ok(true) => {
             s.changes.fetch_add(1, Ordering::Relaxed);
@@ -364,7 +369,7 @@ async fn set_threshold(State(s): State<AppState>, Json(body): Json<SetThreshold>
     {
         return bad("device: a name of at most 191 bytes".into());
     }
-    let by = if body.by.trim().is_empty() { "dashboard".to_owned() } else { body.by.trim().chars().take(64).collect() };
+    let by = who(&body.by);
     // Recorded first: a change the database did not take is not made.
     if let Err(e) = s.store.record_threshold(device, body.value, now_ms(), &by).await {
         return unavailable(&e);

@@ -204,13 +204,18 @@ impl Live {
         self.fleet.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `name`'s state, made on its first appearance.
+    fn device<'a>(&self, fleet: &'a mut HashMap<String, DeviceLive>, name: &str) -> Option<&'a mut DeviceLive> {
+        if !fleet.contains_key(name) {
+            fleet.insert(name.to_owned(), DeviceLive::new(self.history, self.features.len()));
+        }
+        fleet.get_mut(name)
+    }
+
     /// Records an accepted reading of `device` at `ts` with `values` (looked up by feature name).
     pub fn reading(&self, device: &str, ts: i64, values: &[(String, f64)]) {
         let mut fleet = self.fleet();
-        if !fleet.contains_key(device) {
-            fleet.insert(device.to_owned(), DeviceLive::new(self.history, self.features.len()));
-        }
-        let Some(d) = fleet.get_mut(device) else { return };
+        let Some(d) = self.device(&mut fleet, device) else { return };
         d.readings += 1;
         d.last_ms = d.last_ms.max(ts);
         let c = self.features.len();
@@ -227,14 +232,12 @@ impl Live {
         if *n == 0 {
             *first = ts;
             bounds.clear();
-            bounds.extend_from_slice(&d.latest);
-            bounds.extend_from_slice(&d.latest);
-        } else {
-            for (k, &v) in d.latest.iter().enumerate() {
-                // A missing feature (NaN) gives way to any number: `min` and `max` return the number.
-                bounds[k] = bounds[k].min(v);
-                bounds[c + k] = bounds[c + k].max(v);
-            }
+            bounds.resize(2 * c, f32::NAN);
+        }
+        for (k, &v) in d.latest.iter().enumerate() {
+            // NaN (a new run, or a missing feature) gives way to any number: `min` and `max` return the number.
+            bounds[k] = bounds[k].min(v);
+            bounds[c + k] = bounds[c + k].max(v);
         }
         *n += 1;
         if *n < self.stride {
@@ -253,10 +256,7 @@ impl Live {
     /// Records a decision.
     pub fn decision(&self, decision: &Decision) {
         let mut fleet = self.fleet();
-        if !fleet.contains_key(&decision.device) {
-            fleet.insert(decision.device.clone(), DeviceLive::new(self.history, self.features.len()));
-        }
-        let Some(d) = fleet.get_mut(&decision.device) else { return };
+        let Some(d) = self.device(&mut fleet, &decision.device) else { return };
         let point = ScorePoint {
             seq: d.windows,
             start_ms: decision.start_ms,
