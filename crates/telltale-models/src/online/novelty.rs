@@ -141,8 +141,7 @@ impl Length {
             .map(|start| (0..m).map(|k| (blocks[start + k] - blocks[current + k]).abs()).sum::<f64>() / m as f64)
             .fold(f64::INFINITY, f64::min);
         if judged && self.distances.len() >= MIN_DISTANCES {
-            let recent: Vec<f64> = self.distances.iter().copied().collect();
-            let q99 = telltale_core::threshold::percentile(&recent, 99.0).unwrap_or(0.0);
+            let q99 = telltale_core::threshold::percentile(self.distances.make_contiguous(), 99.0).unwrap_or(0.0);
             let z = nearest / (q99 + 1e-9);
             self.held = z / (1.0 + z);
         } else {
