@@ -43,8 +43,14 @@ if [ "${#need[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# The browser test's driver, playwright-core, from npm at the version package-lock.json pins.
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+# The browser test's driver, playwright-core, from npm at the version package-lock.json pins (1.61: the last
+# that runs on Debian's Node.js 18).
+pinned() {
+    node -e "const d='./tests/browser/'; const v=(f)=>require(d+f);
+      process.exit(v('node_modules/playwright-core/package.json').version ===
+        v('package-lock.json').packages['node_modules/playwright-core'].version ? 0 : 1)" 2>/dev/null
+}
+if ! pinned; then
     log "installing playwright-core (npm) for the browser test"
     npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 fi
