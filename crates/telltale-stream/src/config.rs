@@ -180,16 +180,16 @@ impl ServeConfig {
             return Err(Error::config("alerts.cooldown_s", format!("must be 0 or more (seconds), not {cooldown_s}")));
         }
         let timeout_s = self.alerts.timeout_s;
-        let timeout = Duration::try_from_secs_f64(timeout_s)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| Error::config("alerts.timeout_s", format!("must be more than 0 (seconds), not {timeout_s}")))?;
+        let timeout = Duration::try_from_secs_f64(timeout_s).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
+            Error::config("alerts.timeout_s", format!("must be more than 0 (seconds), not {timeout_s}"))
+        })?;
         let (http, token) = if self.http.is_empty() {
             (None, None)
         } else {
-            let addr: SocketAddr = self.http.parse().map_err(|_| {
-                Error::config("http", format!("{:?} is not an address like 127.0.0.1:8080", self.http))
-            })?;
+            let addr: SocketAddr = self
+                .http
+                .parse()
+                .map_err(|_| Error::config("http", format!("{:?} is not an address like 127.0.0.1:8080", self.http)))?;
             (Some(addr), check_token(&self.token)?)
         };
         Ok(ValidServeConfig {
@@ -396,7 +396,8 @@ mod tests {
         assert_eq!((c.queue(), c.cooldown_ms(), c.alert_timeout()), (8192, 300_000, Duration::from_secs(10)));
         assert_eq!(c.http(), Some("127.0.0.1:8080".parse().expect("addr")));
         assert!(c.token().is_none());
-        let external = ServeConfig { broker: "mqtts://broker.local".into(), tls_ca: "ca.pem".into(), ..Default::default() };
+        let external =
+            ServeConfig { broker: "mqtts://broker.local".into(), tls_ca: "ca.pem".into(), ..Default::default() };
         let c = external.check().expect("external broker");
         assert!(c.durable() && c.embedded().is_none() && c.broker().tls);
         assert_eq!(c.broker().ca_file.as_deref(), Some(Path::new("ca.pem")));
@@ -423,7 +424,10 @@ mod tests {
         assert_eq!(refusal(|c| c.alerts.timeout_s = 0.0), "alerts.timeout_s: must be more than 0 (seconds), not 0");
         assert!(refusal(|c| c.alerts.timeout_s = -2.5).starts_with("alerts.timeout_s: "));
         assert!(refusal(|c| c.alerts.timeout_s = f64::INFINITY).starts_with("alerts.timeout_s: "));
-        assert_eq!(refusal(|c| c.listen = "nowhere".into()), "listen: \"nowhere\" is not an address like 127.0.0.1:1883");
+        assert_eq!(
+            refusal(|c| c.listen = "nowhere".into()),
+            "listen: \"nowhere\" is not an address like 127.0.0.1:1883"
+        );
         assert_eq!(refusal(|c| c.http = "8080".into()), "http: \"8080\" is not an address like 127.0.0.1:8080");
         assert!(refusal(|c| c.token = "short".into()).starts_with("token: use at least 8 characters"));
         assert!(refusal(|c| c.token = "has a space".into()).starts_with("token: "));

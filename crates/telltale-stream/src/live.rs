@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use crate::detect::{Overrides, Thresholds};
 use crate::detect::Decision;
+pub use crate::detect::{Overrides, Thresholds};
 
 /// One scored window, as the charts draw it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

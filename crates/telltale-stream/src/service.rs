@@ -15,6 +15,7 @@ use telltale_runtime::Model;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use self::stages::{app_state, detect_stage, http_stage, live_view, sink_stage, source_stage, start_broker};
 use crate::alert::{self, Sinks, deliver};
 use crate::config::ValidServeConfig;
 use crate::detect::{Decision, Detector};
@@ -23,7 +24,6 @@ use crate::live::Live;
 use crate::pipeline::Counters;
 use crate::source::BrokerUrl;
 use crate::store::Store;
-use self::stages::{app_state, detect_stage, http_stage, live_view, sink_stage, source_stage, start_broker};
 
 /// A running service.
 #[derive(Debug)]

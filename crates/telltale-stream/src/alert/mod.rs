@@ -27,6 +27,9 @@ use crate::config::AlertsConfig;
 use crate::error::Result;
 use crate::source::BrokerUrl;
 
+/// How a channel is built from the settings: `None` when they do not configure it.
+pub type Build = fn(&Setup<'_>) -> Result<Option<Box<dyn AlertSink>>>;
+
 /// A known channel: its name, what a row queued for it says when it is not configured (any more), and how it
 /// is built from the settings (`None`: not configured).
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +39,7 @@ pub struct Channel {
     /// The error of a row queued for it while it is not configured.
     pub unconfigured: &'static str,
     /// Builds it, if configured.
-    pub build: fn(&Setup<'_>) -> Result<Option<Box<dyn AlertSink>>>,
+    pub build: Build,
 }
 
 /// The alert channels, in the order one anomaly's alert rows are queued.

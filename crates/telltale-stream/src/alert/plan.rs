@@ -92,4 +92,3 @@ impl Planner {
 pub fn backoff_ms(attempts: i64) -> i64 {
     1_000_i64.saturating_mul(1 << attempts.clamp(0, 20)).min(600_000)
 }
-

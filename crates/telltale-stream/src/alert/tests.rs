@@ -106,11 +106,7 @@ async fn twilio_gets_its_exact_request_and_a_failed_webhook_is_retried() {
                 top sensors: x 0.610, y 0.200";
     assert_eq!(
         form,
-        [
-            ("To".into(), "+15551112222".into()),
-            ("From".into(), "+15550000000".into()),
-            ("Body".into(), body.into())
-        ]
+        [("To".into(), "+15551112222".into()), ("From".into(), "+15550000000".into()), ("Body".into(), body.into())]
     );
 
     // After its back-off the webhook gets the JSON payload.

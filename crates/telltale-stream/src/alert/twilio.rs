@@ -61,8 +61,11 @@ impl AlertSink for Twilio {
             let number = sink.strip_prefix("twilio:").ok_or_else(|| Error::alert(sink, "names no recipient"))?;
             let payload: AlertPayload = serde_json::from_str(&alert.payload)
                 .map_err(|e| Error::alert(sink, format!("queued payload unreadable: {e}")))?;
-            let url =
-                format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base_url.trim_end_matches('/'), self.account_sid);
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Messages.json",
+                self.base_url.trim_end_matches('/'),
+                self.account_sid
+            );
             let response = self
                 .http
                 .post(&url)

@@ -18,7 +18,10 @@ pub struct Webhook {
 /// The webhook of `alerts.webhook`, if set.
 pub fn build(setup: &Setup<'_>) -> Result<Option<Box<dyn AlertSink>>> {
     let url = &setup.alerts.webhook;
-    Ok((!url.is_empty()).then(|| Box::new(Webhook { url: url.clone(), http: setup.http.clone() }) as _))
+    if url.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(Webhook { url: url.clone(), http: setup.http.clone() })))
 }
 
 impl AlertSink for Webhook {

@@ -1,5 +1,5 @@
 //! The service's stages, one small builder each, in the order
-//! [`super::Service::start`] brings them up.
+//! `Service::start` brings them up.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,9 +61,8 @@ pub(super) fn detect_stage(
         decisions: Some(decisions.clone()),
         live: Some(live.clone()),
     };
-    let detector = Detector::new(model.clone())
-        .limit_devices(&s.devices, s.max_devices)
-        .with_thresholds(live.thresholds.clone());
+    let detector =
+        Detector::new(model.clone()).limit_devices(&s.devices, s.max_devices).with_thresholds(live.thresholds.clone());
     stage.spawn(rx, detector, tx, counters.clone())
 }
 

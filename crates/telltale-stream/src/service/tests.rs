@@ -1,7 +1,7 @@
 use super::*;
+use crate::config::ServeConfig;
 use crate::detect::tests::zero_model;
 use crate::testing::free_port;
-use crate::config::ServeConfig;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::sync::Mutex;
 use telltale_runtime::format::ThresholdSpec;
@@ -35,8 +35,9 @@ async fn readings_published_as_soon_as_the_service_is_up_are_all_received() {
         http: String::new(),
         ..ServeConfig::default()
     };
-    let service =
-        Service::start(&config.check().expect("config"), zero_model(ThresholdSpec::Static { value: 4.0 }, 1)).await.expect("start");
+    let service = Service::start(&config.check().expect("config"), zero_model(ThresholdSpec::Static { value: 4.0 }, 1))
+        .await
+        .expect("start");
     let (client, mut events) = AsyncClient::new(MqttOptions::new("first", "127.0.0.1", port), 512);
     let n = 200;
     for ts in 0..n {
@@ -81,8 +82,9 @@ async fn the_service_ingests_scores_stores_alerts_and_reports() {
     };
     config.alerts.webhook = hook;
     config.alerts.cooldown_s = 0.0;
-    let service =
-        Service::start(&config.check().expect("config"), zero_model(ThresholdSpec::Static { value: 4.0 }, 1)).await.expect("start");
+    let service = Service::start(&config.check().expect("config"), zero_model(ThresholdSpec::Static { value: 4.0 }, 1))
+        .await
+        .expect("start");
     let http = service.http.expect("http");
 
     // A watcher on the MQTT alert topic, and a device publisher.
@@ -129,8 +131,7 @@ async fn the_service_ingests_scores_stores_alerts_and_reports() {
         .and_then(|v| v.parse().ok())
         .expect("windows_total");
     assert!(windows >= 3, "{metrics}");
-    let newest: Vec<serde_json::Value> =
-        get("/api/anomalies?limit=2").await.expect("api").json().await.expect("json");
+    let newest: Vec<serde_json::Value> = get("/api/anomalies?limit=2").await.expect("api").json().await.expect("json");
     assert_eq!(newest.len(), 2);
     assert!(newest[0]["end_ms"].as_i64() > newest[1]["end_ms"].as_i64(), "newest first");
     assert!(newest.iter().all(|a| a["device"] == "d1"), "{newest:?}");

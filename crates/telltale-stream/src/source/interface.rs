@@ -50,7 +50,7 @@ pub trait Source: Send + 'static {
 /// A running source's future, boxed.
 pub type SourceFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
-/// A [`Source`] behind a box: what the transport registry ([`super::open`]) returns. Every `Source` is one.
+/// A [`Source`] behind a box: what the transport registry (`source::open`) returns. Every `Source` is one.
 pub trait DynSource: Send {
     /// Runs the source (see [`Source::run`]).
     fn run_boxed(self: Box<Self>, tx: mpsc::Sender<Message>) -> SourceFuture;
