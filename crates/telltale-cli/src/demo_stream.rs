@@ -60,7 +60,7 @@ pub(crate) fn run(csv: &Path, model: telltale_runtime::Model, keep_serving: bool
     config.alerts.cooldown_s = 60.0;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
-        let service = Service::start(&config, model).await?;
+        let service = Service::start(&config.check()?, model).await?;
         emit(&format!(
             "serving: embedded broker mqtt://{listen}, topics sensors/{{device}}/#, SQLite {DEMO_DB}, live dashboard \
              http://{}/\n",

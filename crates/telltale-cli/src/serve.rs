@@ -104,10 +104,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     if config.model.is_empty() {
         bail!("no model: pass --model DIR|FILE or set `model` in the configuration");
     }
+    let checked = config.check()?;
     let model = load_model(&config.model)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
-        let service = Service::start(&config, model).await?;
+        let service = Service::start(&checked, model).await?;
         let b = &service.broker;
         let broker = if config.broker.is_empty() { "embedded broker" } else { "broker" };
         emit(&format!(

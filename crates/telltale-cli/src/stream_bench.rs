@@ -218,7 +218,7 @@ async fn service(
         ..ServeConfig::default()
     };
     let rss_before = rss_bytes();
-    let service = Service::start(&config, model.clone()).await?;
+    let service = Service::start(&config.check()?, model.clone()).await?;
     // The service's subscription must exist before the load starts: wait for its first (probe) message.
     let probe = AsyncClient::new(MqttOptions::new("probe", sim.broker.host.clone(), sim.broker.port), 16);
     let (probe_client, mut probe_events) = probe;

@@ -2,14 +2,21 @@
 //! environment variables (`TELLTALE_` + the key's path in capitals joined by
 //! `_`: `TELLTALE_DB`, `TELLTALE_ALERTS_WEBHOOK`, `TELLTALE_ALERTS_TWILIO_TO`
 //! with commas between numbers), then command-line flags.
-//! `telltale config print` shows the result.
+//! `telltale config print` shows the result. [`ServeConfig::check`] refuses
+//! what cannot work, naming the key, and returns the [`ValidServeConfig`]
+//! the service is started with.
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
+use crate::source::BrokerUrl;
+use crate::topic::TopicPattern;
 
 /// `telltale serve`'s settings. An empty text turns its feature off where noted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +148,149 @@ impl ServeConfig {
     }
 }
 
+/// The most messages a queue may hold (the channels' own limit).
+pub const MAX_QUEUE: usize = usize::MAX >> 4;
+
+impl ServeConfig {
+    /// Checks every setting the service uses, once: the topic pattern, the broker (or the embedded one's
+    /// address), the queue, the alerts' cooldown and timeout, the HTTP address and the token. A refusal names
+    /// the key ([`Error::Config`]); nothing is adjusted silently.
+    pub fn check(&self) -> Result<ValidServeConfig> {
+        let pattern = TopicPattern::new(&self.topic)?;
+        let (embedded, broker, source_url) = if self.broker.is_empty() {
+            let listen: SocketAddr = self.listen.parse().map_err(|_| {
+                Error::config("listen", format!("{:?} is not an address like 127.0.0.1:1883", self.listen))
+            })?;
+            let broker = BrokerUrl::plain(listen.ip().to_string(), listen.port());
+            let url = format!("mqtt://{}:{}", broker.host, broker.port);
+            (Some(listen), broker, url)
+        } else {
+            let mut broker = BrokerUrl::parse(&self.broker)?;
+            broker.ca_file = (!self.tls_ca.is_empty()).then(|| self.tls_ca.clone().into());
+            (None, broker, self.broker.clone())
+        };
+        if self.queue == 0 {
+            return Err(Error::config("queue", "must be at least 1"));
+        }
+        if self.queue > MAX_QUEUE {
+            return Err(Error::config("queue", format!("must be at most {MAX_QUEUE}")));
+        }
+        let cooldown_s = self.alerts.cooldown_s;
+        if !(cooldown_s.is_finite() && cooldown_s >= 0.0) {
+            return Err(Error::config("alerts.cooldown_s", format!("must be 0 or more (seconds), not {cooldown_s}")));
+        }
+        let timeout_s = self.alerts.timeout_s;
+        let timeout = Duration::try_from_secs_f64(timeout_s).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
+            Error::config("alerts.timeout_s", format!("must be more than 0 (seconds), not {timeout_s}"))
+        })?;
+        let (http, token) = if self.http.is_empty() {
+            (None, None)
+        } else {
+            let addr: SocketAddr = self
+                .http
+                .parse()
+                .map_err(|_| Error::config("http", format!("{:?} is not an address like 127.0.0.1:8080", self.http)))?;
+            (Some(addr), check_token(&self.token)?)
+        };
+        Ok(ValidServeConfig {
+            settings: self.clone(),
+            pattern,
+            embedded,
+            broker,
+            source_url,
+            http,
+            token,
+            cooldown_ms: (cooldown_s * 1000.0) as i64,
+            timeout,
+        })
+    }
+}
+
+/// The configured token, if any, once checked: it travels in a header and a cookie, so only letters, digits and
+/// `-._~` are taken.
+fn check_token(token: &str) -> Result<Option<Arc<str>>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if !token.chars().all(ok) || token.len() < 8 {
+        return Err(Error::config("token", "use at least 8 characters, each a letter, a digit or one of -._~"));
+    }
+    Ok(Some(token.into()))
+}
+
+/// A [`ServeConfig`] that passed [`ServeConfig::check`], with what the check parsed: the only form the service
+/// starts from.
+#[derive(Debug, Clone)]
+pub struct ValidServeConfig {
+    settings: ServeConfig,
+    pattern: TopicPattern,
+    embedded: Option<SocketAddr>,
+    broker: BrokerUrl,
+    source_url: String,
+    http: Option<SocketAddr>,
+    token: Option<Arc<str>>,
+    cooldown_ms: i64,
+    timeout: Duration,
+}
+
+impl ValidServeConfig {
+    /// The settings as given.
+    pub fn settings(&self) -> &ServeConfig {
+        &self.settings
+    }
+
+    /// The topic pattern.
+    pub fn pattern(&self) -> &TopicPattern {
+        &self.pattern
+    }
+
+    /// Where the embedded broker listens, when the service starts one (no `broker` given).
+    pub fn embedded(&self) -> Option<SocketAddr> {
+        self.embedded
+    }
+
+    /// The broker the service reads from and publishes MQTT alerts on.
+    pub fn broker(&self) -> &BrokerUrl {
+        &self.broker
+    }
+
+    /// The URL the source is opened from (its scheme chooses the transport).
+    pub fn source_url(&self) -> &str {
+        &self.source_url
+    }
+
+    /// Whether the broker outlives the service (an external one).
+    pub fn durable(&self) -> bool {
+        self.embedded.is_none()
+    }
+
+    /// Where the HTTP server listens, if it runs.
+    pub fn http(&self) -> Option<SocketAddr> {
+        self.http
+    }
+
+    /// The token the dashboard and the API require, if any.
+    pub fn token(&self) -> Option<&Arc<str>> {
+        self.token.as_ref()
+    }
+
+    /// Messages waiting between two stages at most (at least 1).
+    pub fn queue(&self) -> usize {
+        self.settings.queue
+    }
+
+    /// At most one alert per device in this many milliseconds (of data time).
+    pub fn cooldown_ms(&self) -> i64 {
+        self.cooldown_ms
+    }
+
+    /// One HTTP attempt of an alert gives up after this long.
+    pub fn alert_timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
 fn defaults() -> Table {
     match Value::try_from(ServeConfig::default()) {
         Ok(Value::Table(t)) => t,
@@ -236,5 +386,52 @@ mod tests {
         let e = ServeConfig::load(None, env(&[("TELLTALE_QUEUE", "many")])).expect_err("bad number");
         assert_eq!(e.to_string(), "TELLTALE_QUEUE: \"many\" is not a whole number");
         std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn the_defaults_pass_the_check() {
+        let c = ServeConfig::default().check().expect("defaults");
+        assert_eq!(c.embedded(), Some("127.0.0.1:1883".parse().expect("addr")));
+        assert_eq!((c.source_url(), c.durable()), ("mqtt://127.0.0.1:1883", false));
+        assert_eq!((c.queue(), c.cooldown_ms(), c.alert_timeout()), (8192, 300_000, Duration::from_secs(10)));
+        assert_eq!(c.http(), Some("127.0.0.1:8080".parse().expect("addr")));
+        assert!(c.token().is_none());
+        let external =
+            ServeConfig { broker: "mqtts://broker.local".into(), tls_ca: "ca.pem".into(), ..Default::default() };
+        let c = external.check().expect("external broker");
+        assert!(c.durable() && c.embedded().is_none() && c.broker().tls);
+        assert_eq!(c.broker().ca_file.as_deref(), Some(Path::new("ca.pem")));
+        assert_eq!(c.source_url(), "mqtts://broker.local");
+        let quiet = ServeConfig { http: String::new(), token: "bad token".into(), ..Default::default() };
+        assert!(quiet.check().expect("no HTTP server, no token check").http().is_none());
+    }
+
+    /// The error `check` gives for the defaults changed by `change`.
+    fn refusal(change: impl FnOnce(&mut ServeConfig)) -> String {
+        let mut c = ServeConfig::default();
+        change(&mut c);
+        let e = c.check().expect_err("refused");
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
+        e.to_string()
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_key() {
+        assert_eq!(refusal(|c| c.queue = 0), "queue: must be at least 1");
+        assert!(refusal(|c| c.queue = usize::MAX).starts_with("queue: must be at most "));
+        assert_eq!(refusal(|c| c.alerts.cooldown_s = -1.0), "alerts.cooldown_s: must be 0 or more (seconds), not -1");
+        assert!(refusal(|c| c.alerts.cooldown_s = f64::NAN).starts_with("alerts.cooldown_s: "));
+        assert_eq!(refusal(|c| c.alerts.timeout_s = 0.0), "alerts.timeout_s: must be more than 0 (seconds), not 0");
+        assert!(refusal(|c| c.alerts.timeout_s = -2.5).starts_with("alerts.timeout_s: "));
+        assert!(refusal(|c| c.alerts.timeout_s = f64::INFINITY).starts_with("alerts.timeout_s: "));
+        assert_eq!(
+            refusal(|c| c.listen = "nowhere".into()),
+            "listen: \"nowhere\" is not an address like 127.0.0.1:1883"
+        );
+        assert_eq!(refusal(|c| c.http = "8080".into()), "http: \"8080\" is not an address like 127.0.0.1:8080");
+        assert!(refusal(|c| c.token = "short".into()).starts_with("token: use at least 8 characters"));
+        assert!(refusal(|c| c.token = "has a space".into()).starts_with("token: "));
+        assert!(refusal(|c| c.topic = "sensors/#".into()).starts_with("topic pattern \"sensors/#\""));
+        assert!(refusal(|c| c.broker = "tcp://x".into()).starts_with("broker URL \"tcp://x\""));
     }
 }

@@ -8,6 +8,8 @@
 //! either is refused with an error naming its topic, and the device's state
 //! is left as it was.
 
+mod thresholds;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -16,8 +18,8 @@ use telltale_runtime::format::ThresholdSpec;
 use telltale_runtime::model::{Batch, Scores};
 use telltale_runtime::{Model, Session};
 
+pub use self::thresholds::{Overrides, Thresholds};
 use crate::error::{Error, Result};
-use crate::live::Thresholds;
 use crate::payload::Reading;
 
 /// A scored window.

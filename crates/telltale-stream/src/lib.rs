@@ -2,21 +2,25 @@
 //!
 //! - [`topic`]: which MQTT topic level names the device.
 //! - [`payload`]: JSON readings, single or batched.
-//! - [`source`]: where messages come from (an MQTT broker, a replay), and
-//!   [`broker`]: the embedded MQTT broker.
-//! - [`detect`]: per-device rolling windows scored by telltale-runtime, run
-//!   by the [`pipeline`] stage between bounded channels.
+//! - [`source`]: where messages come from, one module per transport (an
+//!   MQTT broker, a replay) chosen by URL scheme, and [`broker`]: the
+//!   embedded MQTT broker.
+//! - [`detect`]: per-device rolling windows scored by telltale-runtime and
+//!   judged by the model's threshold or one set while running, run by the
+//!   [`pipeline`] stage between bounded channels.
 //! - [`sink`]: the storing stage: batches committed to the [`store`]
 //!   (SQLite, PostgreSQL, MySQL/MariaDB) with the alerts they raise; MQTT
 //!   messages are acknowledged only after their commit.
-//! - [`alert`]: cooldown, and delivery through Twilio, a webhook or MQTT from
-//!   the store's outbox, retried until confirmed.
+//! - [`alert`]: cooldown, and delivery through the alert channels (one
+//!   module each: a webhook, Twilio, MQTT) from the store's outbox, retried
+//!   until confirmed.
 //! - [`live`]: what the dashboard shows (recent readings and scores per
-//!   device) and the thresholds changed while running.
+//!   device).
 //! - [`http`]: the dashboard and its API (server-sent events), `/health`,
 //!   `/metrics`.
-//! - [`config`] and [`service`]: the settings, and the whole service put
-//!   together and taken down in order.
+//! - [`config`] and [`service`]: the settings (checked once, into a
+//!   [`ValidServeConfig`]), and the whole service put together stage by
+//!   stage and taken down in order.
 //!
 //! Every reading that cannot be used is an [`Error`] naming its topic; the
 //! caller counts and logs it, nothing crashes.
@@ -24,7 +28,6 @@
 pub mod alert;
 pub mod broker;
 pub mod config;
-pub mod connect;
 pub mod detect;
 pub mod error;
 pub mod http;
@@ -40,7 +43,7 @@ pub mod store;
 mod testing;
 pub mod topic;
 
-pub use config::ServeConfig;
+pub use config::{ServeConfig, ValidServeConfig};
 pub use detect::{Decision, Detector};
 pub use error::{Error, Result};
 pub use payload::Reading;

@@ -1,70 +1,35 @@
-//! Where messages come from, behind one small interface so detection never
-//! knows the transport: an MQTT broker (rumqttc) now, a replay of recorded
-//! messages for tests.
+//! The MQTT transport: subscribes on a broker (rumqttc) with a persistent
+//! session, and acknowledges what the store has committed. Where a broker is
+//! and how to reach it: [`BrokerUrl`].
+
+mod broker_url;
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
-pub use crate::connect::BrokerUrl;
+pub use self::broker_url::BrokerUrl;
+use super::interface::{DynSource, Link, Message, Source};
 use crate::error::Result;
 
-/// One message: its topic, payload and arrival time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    /// The topic it was published on.
-    pub topic: String,
-    /// The raw payload.
-    pub payload: Vec<u8>,
-    /// When it arrived (epoch ms): the time of a reading that carries none.
-    pub received_ms: i64,
-    /// When it arrived (monotonic): the start of its decision latency.
-    pub received: Instant,
-    /// Its place in the source's order, counted from 1: the store reports the last one it committed, and the
-    /// source acknowledges everything up to it.
-    pub seq: u64,
-}
-
-impl Message {
-    /// A message arriving now, numbered `seq`.
-    pub fn new(topic: impl Into<String>, payload: Vec<u8>, seq: u64) -> Message {
-        Message { topic: topic.into(), payload, received_ms: now_ms(), received: Instant::now(), seq }
-    }
-}
-
-/// Epoch milliseconds now.
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-/// A source of messages: runs until its input ends (or forever), sending every message to `tx`, whose bound
-/// is the back-pressure.
-pub trait Source: Send + 'static {
-    /// Runs the source.
-    fn run(self, tx: mpsc::Sender<Message>) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// Recorded messages, sent in order (tests, and replaying a capture).
-#[derive(Debug, Clone, Default)]
-pub struct Replay {
-    /// The messages.
-    pub messages: Vec<Message>,
-}
-
-impl Source for Replay {
-    async fn run(self, tx: mpsc::Sender<Message>) -> Result<()> {
-        for (i, mut m) in self.messages.into_iter().enumerate() {
-            m.seq = i as u64 + 1;
-            if tx.send(m).await.is_err() {
-                break;
-            }
-        }
-        Ok(())
-    }
+/// The source for `url` (`mqtt[s]://…`), linked to the service: see [`Link::durable`].
+pub fn open(url: &str, link: Link) -> Result<Box<dyn DynSource>> {
+    let broker = BrokerUrl { ca_file: link.tls_ca, ..BrokerUrl::parse(url)? };
+    Ok(Box::new(Mqtt {
+        broker,
+        filter: link.filter,
+        client_id: link.client_id,
+        // Acknowledging after the commit protects messages held by a broker that outlives the service. The
+        // embedded broker lives and dies with it (and lets only 100 messages wait for acknowledgement, which
+        // would tie delivery to the commit cadence), so there messages are acknowledged on arrival.
+        committed: link.durable.then_some(link.committed),
+        stop: Some(link.stop),
+        qos: if link.durable { QoS::AtLeastOnce } else { QoS::AtMostOnce },
+        subscribed: Some(link.subscribed),
+    }))
 }
 
 /// Subscribes to `filter` on a broker (at `qos`) with a persistent session (`client_id` names it), and forwards
