@@ -46,8 +46,9 @@ where
         let (a, e): (f64, f64) = (a.into(), e.into());
         let both_nan = a.is_nan() && e.is_nan();
         let diff = (a - e).abs();
-        // `!(diff <= …)` also catches a NaN on one side only.
-        if !both_nan && !(diff <= within(e)) {
+        // A NaN on one side only is a difference that is never within tolerance.
+        let within_tol = diff.partial_cmp(&within(e)).is_some_and(|o| o.is_le());
+        if !both_nan && !within_tol {
             bad.push((i, a, e, diff));
             if worst.is_none_or(|(_, w)| diff > w || diff.is_nan()) {
                 worst = Some((i, diff));
@@ -112,7 +113,7 @@ mod tests {
         let m = message(|| assert_all_close_rel(&[1e-6], &[0.0], 1e-9));
         assert!(m.contains("beyond tolerance 1e-9 · (1 + |expected|)"), "{m}");
         let many: Vec<f64> = (0..20).map(f64::from).collect();
-        let m = message(|| assert_all_close(&many, &vec![-1.0; 20], 0.5));
+        let m = message(|| assert_all_close(&many, &[-1.0; 20], 0.5));
         assert!(m.contains("… and 12 more") && m.contains("worst: [19], difference 2e1"), "{m}");
     }
 }

@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn a_missing_program_names_its_package() {
         let e = find("telltale-no-such-program", &[], "telltale-nothing").expect_err("not installed");
-        assert_eq!(e.to_string(), "telltale-no-such-program not found: install Debian's telltale-nothing (scripts/test.sh does)");
+        assert_eq!(
+            e.to_string(),
+            "telltale-no-such-program not found: install Debian's telltale-nothing (scripts/test.sh does)"
+        );
     }
 
     #[test]
@@ -207,8 +210,9 @@ mod tests {
              s.bind(('127.0.0.1',{port}))\ns.listen()\nprint('up',flush=True)\ntime.sleep(60)"
         );
         let command = vec![python.display().to_string(), "-c".into(), script];
-        let mut server = Server::start(Launch { command, port, dir: dir.clone(), url: format!("tcp://127.0.0.1:{port}") })
-            .expect("starts");
+        let mut server =
+            Server::start(Launch { command, port, dir: dir.clone(), url: format!("tcp://127.0.0.1:{port}") })
+                .expect("starts");
         assert!(server.log().contains("up"), "{}", server.log());
         server.restart();
         assert!(wait_port(port, Duration::from_secs(5)), "listens again after a restart");

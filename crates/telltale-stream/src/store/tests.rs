@@ -71,8 +71,7 @@ pub(crate) async fn exercise(store: &Store) {
     assert!(all[1].deliveries.is_empty());
     let alerted = store.feed(10, true).await.expect("alerted");
     assert_eq!(alerted.iter().map(|f| f.anomaly.end_ms).collect::<Vec<_>>(), [300, 100]);
-    let states: Vec<(&str, &str)> =
-        feed[1].deliveries.iter().map(|d| (d.sink.as_str(), d.status.as_str())).collect();
+    let states: Vec<(&str, &str)> = feed[1].deliveries.iter().map(|d| (d.sink.as_str(), d.status.as_str())).collect();
     assert_eq!(states, [("webhook", "sent"), ("sms", "failed")]);
     assert_eq!(feed[1].deliveries[1].last_error, "sms gateway down");
     assert_eq!(feed[0].deliveries[0].status, "pending");
