@@ -1,0 +1,104 @@
+//! Mosquitto brokers: plain with persistence, or TLS-only with a password file.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::net::free_port;
+use crate::server::{Launch, Server, find, is_root, scratch, step};
+
+/// A Mosquitto broker with persistence (a restart keeps persistent sessions and their queued messages), at
+/// `mqtt://127.0.0.1:PORT`.
+pub fn mosquitto() -> Server {
+    Server::expect(launch())
+}
+
+/// A Mosquitto broker on TLS only (a CA and a server certificate for 127.0.0.1 made with openssl) that lets in
+/// user `ann` with password `s3cret` and nobody else, at `mqtts://ann:s3cret@127.0.0.1:PORT`. Returns the broker
+/// and the CA certificate's path.
+pub fn mosquitto_tls() -> (Server, PathBuf) {
+    match launch_tls() {
+        Ok((launch, ca)) => (Server::expect(Ok(launch)), ca),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn program() -> Result<PathBuf> {
+    find("mosquitto", &[PathBuf::from("/usr/sbin")], "mosquitto")
+}
+
+/// Writes `conf` (plus `user root` when running as root: Mosquitto drops to its own user otherwise).
+fn configure(dir: &std::path::Path, mut text: String) -> Result<PathBuf> {
+    if is_root() {
+        text.push_str("user root\n");
+    }
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, text).map_err(Error::io("mosquitto.conf"))?;
+    Ok(conf)
+}
+
+/// What starts [`mosquitto()`].
+pub fn launch() -> Result<Launch> {
+    let program = program()?;
+    let port = free_port();
+    let dir = scratch("mosquitto", port)?;
+    let text = format!(
+        "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+         max_queued_messages 1000000\nmax_inflight_messages 1000\nautosave_interval 1\n",
+        dir.display()
+    );
+    let conf = configure(&dir, text)?;
+    let command = vec![program.display().to_string(), "-c".into(), conf.display().to_string()];
+    Ok(Launch { command, port, dir, url: format!("mqtt://127.0.0.1:{port}") })
+}
+
+/// What starts [`mosquitto_tls()`], and the CA certificate's path.
+pub fn launch_tls() -> Result<(Launch, PathBuf)> {
+    let program = program()?;
+    let passwd = find("mosquitto_passwd", &[], "mosquitto")?;
+    let openssl = find("openssl", &[], "openssl")?;
+    let port = free_port();
+    let dir = scratch("mosquitto-tls", port)?;
+    let d = |name: &str| dir.join(name).display().to_string();
+    let subject_alt =
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(dir.join("ext.cnf"), subject_alt).map_err(Error::io("ext.cnf"))?;
+    for args in [
+        vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("ca.key"), "-out", &d("ca.pem")],
+        vec!["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("server.key"), "-out", &d("server.csr")],
+    ] {
+        let subject = if args.contains(&"-x509") { "/CN=telltale test CA" } else { "/CN=127.0.0.1" };
+        let mut all = args.clone();
+        all.extend(["-days", "2", "-subj", subject]);
+        step(&openssl, &all, &dir)?;
+    }
+    let (csr, ca, ca_key, server, ext) = (d("server.csr"), d("ca.pem"), d("ca.key"), d("server.pem"), d("ext.cnf"));
+    let sign = [
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &server,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+    ];
+    step(&openssl, &sign, &dir)?;
+    step(&passwd, &["-b", "-c", &d("passwd"), "ann", "s3cret"], &dir)?;
+    let text = format!(
+        "listener {port} 127.0.0.1\ncafile {ca}\ncertfile {server}\nkeyfile {}\nallow_anonymous false\n\
+         password_file {}\n",
+        d("server.key"),
+        d("passwd")
+    );
+    let conf = configure(&dir, text)?;
+    let command = vec![program.display().to_string(), "-c".into(), conf.display().to_string()];
+    let ca_path = dir.join("ca.pem");
+    Ok((Launch { command, port, dir, url: format!("mqtts://ann:s3cret@127.0.0.1:{port}") }, ca_path))
+}
