@@ -97,10 +97,9 @@ pub struct BenchReport {
 /// or the built-in `examples/nab-detectors.toml`. Every detector is validated.
 pub fn roster(file: Option<&Path>) -> Result<Vec<(String, StreamScorer)>> {
     let (text, origin) = match file {
-        Some(f) => (
-            std::fs::read_to_string(f).context_with(|| format!("reading {}", f.display()))?,
-            f.display().to_string(),
-        ),
+        Some(f) => {
+            (std::fs::read_to_string(f).context_with(|| format!("reading {}", f.display()))?, f.display().to_string())
+        }
         None => (ROSTER.to_owned(), "examples/nab-detectors.toml".into()),
     };
     #[derive(serde::Deserialize)]

@@ -372,8 +372,10 @@ pub fn run(model: &telltale_runtime::Model, args: &StreamOptions) -> Result<Stre
         client_id: format!("telltale-bench-load-{}", now_ms()),
         sent: None,
     };
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context_with(|| "cannot start tokio".into())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context_with(|| "cannot start tokio".into())?;
     let mut runs = Vec::new();
     let mut skipped = Vec::new();
     for name in &args.brokers {

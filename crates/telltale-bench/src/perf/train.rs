@@ -22,9 +22,10 @@ fn accelerometer() -> Result<PathBuf> {
         PathBuf::from("data/accelerometer.csv"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv"),
     ];
-    std::iter::once(shared).chain(bundled).find(|p| p.is_file()).ok_or_else(|| {
-        Error::Failed("cannot find accelerometer.csv under TELLTALE_DATA or the bundled data/".into())
-    })
+    std::iter::once(shared)
+        .chain(bundled)
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::Failed("cannot find accelerometer.csv under TELLTALE_DATA or the bundled data/".into()))
 }
 
 /// The experiment timed: `config`, or seed 000's on the accelerometer data.

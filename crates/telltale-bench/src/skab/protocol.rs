@@ -334,9 +334,8 @@ impl SkabRun {
             let started = std::time::Instant::now();
             let mut results = Vec::with_capacity(files.len());
             for f in files {
-                results.push(
-                    run_file(det, f, device).context_with(|| format!("{} on {}", det.name, f.path.display()))?,
-                );
+                results
+                    .push(run_file(det, f, device).context_with(|| format!("{} on {}", det.name, f.path.display()))?);
             }
             let figures = pool(files, &results)?;
             if let Some(out) = &self.report {
