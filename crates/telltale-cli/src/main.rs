@@ -65,20 +65,42 @@ fn init_logging(verbose: u8) {
 
 fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<telltale_core::Error>() {
-        return if e.is_data_error() { EXIT_DATA } else { EXIT_USAGE };
+        return core_exit_code(e);
     }
     if let Some(e) = err.downcast_ref::<telltale_stream::Error>() {
-        return match e {
-            telltale_stream::Error::Config { .. } | telltale_stream::Error::Topic { .. } => EXIT_USAGE,
-            telltale_stream::Error::Malformed { .. } => EXIT_DATA,
+        return stream_exit_code(e);
+    }
+    if let Some(e) = err.downcast_ref::<telltale_bench::Error>() {
+        // A benchmark passes the lower crates' errors through: they decide, as when called directly.
+        return match e.root() {
+            telltale_bench::Error::Core(e) => core_exit_code(e),
+            telltale_bench::Error::Stream(e) => stream_exit_code(e),
+            telltale_bench::Error::Models(e) => models_exit_code(e),
+            telltale_bench::Error::Data(_) => EXIT_DATA,
+            telltale_bench::Error::Config { .. } => EXIT_USAGE,
             _ => 1,
         };
     }
     match err.downcast_ref::<telltale_models::Error>() {
-        Some(e) if e.is_data_error() => EXIT_DATA,
-        Some(_) => EXIT_USAGE,
+        Some(e) => models_exit_code(e),
         None => 1,
     }
+}
+
+fn core_exit_code(e: &telltale_core::Error) -> u8 {
+    if e.is_data_error() { EXIT_DATA } else { EXIT_USAGE }
+}
+
+fn stream_exit_code(e: &telltale_stream::Error) -> u8 {
+    match e {
+        telltale_stream::Error::Config { .. } | telltale_stream::Error::Topic { .. } => EXIT_USAGE,
+        telltale_stream::Error::Malformed { .. } => EXIT_DATA,
+        _ => 1,
+    }
+}
+
+fn models_exit_code(e: &telltale_models::Error) -> u8 {
+    if e.is_data_error() { EXIT_DATA } else { EXIT_USAGE }
 }
 
 fn main() -> ExitCode {

@@ -35,7 +35,6 @@
 //! # Ok::<(), telltale_core::Error>(())
 //! ```
 
-pub mod benchmarks;
 pub mod dataset;
 pub mod error;
 pub mod evt;

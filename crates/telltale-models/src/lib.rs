@@ -17,7 +17,6 @@ pub mod pipeline;
 pub mod presets;
 pub mod samples;
 pub mod score;
-pub mod skab;
 pub mod train;
 pub mod tune;
 

@@ -1,5 +1,6 @@
 //! SKAB's protocol for any preset or baseline of the zoo: per file, fit on
-//! the first 400 rows, score the rest; pool the counts over files.
+//! the first 400 rows, score the rest; pool the counts over files. The roster
+//! (`examples/skab-bench.toml`) says which detectors run, with which threshold rules.
 //!
 //! Per file: the scaler is fitted on the first 400 rows; windows ending
 //! inside them train the model (the last fifth of them validate, for early
@@ -10,19 +11,31 @@
 //! upstream notebooks derive them), scored with NAB's rules in 60-second
 //! windows to the right of each labelled changepoint.
 
+use std::path::PathBuf;
+
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use telltale_core::benchmarks::skab::{SkabFile, TRAIN_ROWS};
 use telltale_core::metrics::Confusion;
 use telltale_core::metrics::nab::{PROFILES, Series, score_at};
 use telltale_core::{Dataset, Scaler, ScalerKind, ThresholdSpec};
+use telltale_models::baselines::Baseline;
+use telltale_models::config::{ModelConfig, WindowConfig, data_root};
+use telltale_models::pipeline::Detector;
+use telltale_models::samples::WindowData;
+use telltale_models::train::{Quiet, TrainConfig, train};
+use telltale_report::{Record, RunInfo, ScoreRow};
 
-use crate::baselines::Baseline;
-use crate::config::{ModelConfig, WindowConfig};
-use crate::error::{Error, Result};
-use crate::pipeline::Detector;
-use crate::samples::WindowData;
-use crate::train::{Quiet, TrainConfig, train};
+use crate::error::{Context, Error, Result};
+use crate::roster::select;
+use crate::skab::corpus::{SkabFile, TRAIN_ROWS, read_folder};
+
+/// The detectors and their threshold rules, `examples/skab-bench.toml`.
+const ROSTER: &str = include_str!("../../../../examples/skab-bench.toml");
+
+/// The protocol in words, as reports print it.
+const PROTOCOL: &str = "SKAB: per file, scaler, model and threshold fitted on the first 400 rows (no labels read), \
+                        the rest scored, each row by the window ending on it; confusion counts pooled over files; \
+                        changepoints = |diff(flags)|, NAB-scored in 60 s windows right of each labelled changepoint";
 
 /// One detector of the SKAB run: the model sections of an experiment file.
 #[derive(Debug, Clone, Deserialize)]
@@ -104,7 +117,7 @@ pub fn run_file(det: &SkabDetector, file: &SkabFile, device: &Device) -> Result<
     let detector = match &det.model {
         ModelConfig::Neural(net) => {
             let cut = fit.len() - fit.len() / 5;
-            let dims = crate::presets::NetDims { channels, steps: wd.steps(), horizon: wd.horizon() };
+            let dims = telltale_models::NetDims { channels, steps: wd.steps(), horizon: wd.horizon() };
             let t = train(net, &dims, &wd, &fit[..cut], &fit[cut..], &det.train, det.seed, device, &mut Quiet)?;
             Detector::Neural(t.net)
         }
@@ -116,10 +129,10 @@ pub fn run_file(det: &SkabDetector, file: &SkabFile, device: &Device) -> Result<
     let threshold = match spec.fit(&fit_scores)? {
         telltale_core::Threshold::Static { value } => value * det.margin,
         _ => {
-            return Err(Error::config(
-                "threshold",
-                "SKAB's protocol takes a static threshold (fixed, percentile, pot)",
-            ));
+            return Err(Error::Config {
+                field: "threshold".into(),
+                message: "SKAB's protocol takes a static threshold (fixed, percentile, pot)".into(),
+            });
         }
     };
     // The window that ends on each row scores it.
@@ -227,4 +240,167 @@ fn oracle_f1(labels: &[u8], scores: &[f64]) -> f64 {
         }
     }
     best
+}
+
+/// The built-in roster: every zoo preset and baseline that fits SKAB, with its threshold rule.
+pub fn roster() -> Result<Vec<SkabDetector>> {
+    #[derive(serde::Deserialize)]
+    struct Roster {
+        detector: Vec<SkabDetector>,
+    }
+    Ok(toml::from_str::<Roster>(ROSTER).context_with(|| "examples/skab-bench.toml".into())?.detector)
+}
+
+/// What `telltale bench skab` runs.
+#[derive(Debug, Clone, Default)]
+pub struct SkabOptions {
+    /// Folder of SKAB-format files, searched recursively (default: `$TELLTALE_DATA/SKAB/data`).
+    pub data_dir: Option<PathBuf>,
+    /// Only these detectors (default: the whole roster).
+    pub models: Vec<String>,
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`).
+    pub report: Option<PathBuf>,
+}
+
+/// One detector's pooled figures.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// The detector.
+    pub name: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: SkabFigures,
+    /// Wall-clock seconds of its run over every file.
+    pub seconds: f64,
+}
+
+/// The best detector, as the JSON's `best` key.
+#[derive(Debug, Serialize)]
+pub struct Best {
+    /// The detector.
+    pub name: String,
+    /// Its F1.
+    pub f1: f64,
+    /// Its false-alarm rate, percent.
+    pub far: f64,
+    /// Its missed-alarm rate, percent.
+    pub mar: f64,
+}
+
+/// What `bench skab` gives (its `--json` output).
+#[derive(Debug, Serialize)]
+pub struct SkabReport {
+    /// The folder read.
+    pub data_dir: PathBuf,
+    /// Labelled files run.
+    pub files: usize,
+    /// Rows scored over every file.
+    pub test_rows: usize,
+    /// The protocol in words.
+    pub protocol: String,
+    /// The detector with the best F1.
+    pub best: Best,
+    /// Every detector, in roster order.
+    pub detectors: Vec<Row>,
+    /// Files left out (no labels, or too short).
+    pub skipped: Vec<PathBuf>,
+}
+
+/// The files read and the detectors chosen, before any is run.
+#[derive(Debug)]
+pub struct SkabRun {
+    dir: PathBuf,
+    files: Vec<SkabFile>,
+    skipped: Vec<PathBuf>,
+    roster: Vec<SkabDetector>,
+    report: Option<PathBuf>,
+}
+
+impl SkabRun {
+    /// Reads the folder and the roster, and picks the detectors asked for.
+    pub fn prepare(options: &SkabOptions) -> Result<SkabRun> {
+        let dir = options.data_dir.clone().unwrap_or_else(|| data_root().join("SKAB/data"));
+        let (files, skipped) =
+            read_folder(&dir).context_with(|| format!("reading SKAB files under {}", dir.display()))?;
+        let roster = select(roster()?, &options.models, "--models", |d| &d.name)?;
+        Ok(SkabRun { dir, files, skipped, roster, report: options.report.clone() })
+    }
+
+    /// Runs every chosen detector on every file (networks on `device`) and pools the figures.
+    pub fn run(self, device: &Device) -> Result<SkabReport> {
+        let files = &self.files;
+        let mut rows = Vec::new();
+        for det in &self.roster {
+            let started = std::time::Instant::now();
+            let mut results = Vec::with_capacity(files.len());
+            for f in files {
+                results
+                    .push(run_file(det, f, device).context_with(|| format!("{} on {}", det.name, f.path.display()))?);
+            }
+            let figures = pool(files, &results)?;
+            if let Some(out) = &self.report {
+                record(det, &figures, files, &results).write(&out.join(&det.name))?;
+            }
+            tracing::info!(detector = %det.name, f1 = figures.f1, far = figures.far, "done");
+            rows.push(Row { name: det.name.clone(), figures, seconds: started.elapsed().as_secs_f64() });
+        }
+        let best = rows
+            .iter()
+            .max_by(|a, b| a.figures.f1.total_cmp(&b.figures.f1))
+            .ok_or_else(|| Error::Failed("no detector to run".into()))?;
+        Ok(SkabReport {
+            data_dir: self.dir.clone(),
+            files: files.len(),
+            test_rows: files.iter().map(|f| f.rows() - TRAIN_ROWS).sum(),
+            protocol: PROTOCOL.into(),
+            best: Best { name: best.name.clone(), f1: best.figures.f1, far: best.figures.far, mar: best.figures.mar },
+            detectors: rows,
+            skipped: self.skipped,
+        })
+    }
+}
+
+/// One detector's run record: every test row of every file, its score divided
+/// by that file's threshold (so one cut, 1, serves every file).
+fn record(det: &SkabDetector, f: &SkabFigures, files: &[SkabFile], results: &[FileResult]) -> Record {
+    let channels = files.first().map(|f| f.features.clone()).unwrap_or_default();
+    let mut rows = Vec::new();
+    for (file, r) in files.iter().zip(results) {
+        let width = file.features.len();
+        let same = file.features == channels;
+        let t = r.scale();
+        for (k, (&score, &flag)) in r.scores.iter().zip(&r.flags).enumerate() {
+            let row = TRAIN_ROWS + k;
+            rows.push(ScoreRow {
+                series: file.name.clone(),
+                row,
+                time_ms: Some(file.timestamps[row]),
+                label: Some(file.anomaly[row]),
+                score: score / t,
+                flag,
+                values: if same {
+                    file.values[row * width..(row + 1) * width].iter().map(|&v| f64::from(v)).collect()
+                } else {
+                    vec![f64::NAN; channels.len()]
+                },
+            });
+        }
+    }
+    let info = RunInfo {
+        title: format!("{} on SKAB ({} files)", det.name, files.len()),
+        kind: "bench skab".into(),
+        protocol: "per file: scaler, model and threshold fitted on the first 400 rows (not drawn), the rest scored; \
+                   score shown divided by the file's threshold, so 1 is the cut everywhere"
+            .into(),
+        threshold: Some(1.0),
+        figures: vec![
+            ("F1".into(), format!("{:.3}", f.f1)),
+            ("FAR %".into(), format!("{:.2}", f.far)),
+            ("MAR %".into(), format!("{:.2}", f.mar)),
+            ("NAB standard (changepoints)".into(), format!("{:.2}", f.nab[0])),
+            ("ROC-AUC".into(), format!("{:.3}", f.roc_auc)),
+        ],
+        channels,
+    };
+    Record { info, rows, history: Vec::new() }
 }

@@ -1,4 +1,4 @@
-//! NAB's layouts: a corpus (`data/<category>/<file>.csv` with
+//! NAB's corpus reader. Its layouts: a corpus (`data/<category>/<file>.csv` with
 //! `timestamp,value`, and `labels/combined_windows.json`), and a detector's
 //! result files (`<detector>/<category>/<detector>_<file>.csv` with at least
 //! `timestamp,anomaly_score`), written and read back.
@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::benchmarks::{Frame, csv_files};
-use crate::error::{Error, Result};
-use crate::intervals::Intervals;
-use crate::metrics::nab::Series;
-use crate::timestamp;
+use telltale_core::metrics::nab::Series;
+use telltale_core::{Error, Intervals, Result, timestamp};
+
+use crate::frame::{Frame, csv_files};
 
 /// One corpus series with its labelled windows.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,12 +1,13 @@
-//! SKAB's layout: one experiment per `;`-separated CSV with a `datetime`
+//! SKAB's corpus reader. Its layout: one experiment per `;`-separated CSV with a `datetime`
 //! column, sensor columns, and the `anomaly` (outlier markup) and
 //! `changepoint` labels. The upstream protocol fits on the first 400 rows of
 //! each file and scores the rest; counts are pooled over files.
 
 use std::path::{Path, PathBuf};
 
-use crate::benchmarks::{Frame, csv_files};
-use crate::error::{Error, Result};
+use telltale_core::{Error, Result};
+
+use crate::frame::{Frame, csv_files};
 
 /// Rows of each file that SKAB's protocol fits on.
 pub const TRAIN_ROWS: usize = 400;

@@ -1,6 +1,6 @@
 //! telltale-runtime on every preset of the zoo (fresh weights, exported as
 //! `telltale export` does): one window on one thread, and 256 windows on
-//! every core. `cargo bench -p telltale-models --bench runtime`; the test
+//! every core. `cargo bench -p telltale-bench --bench runtime`; the test
 //! command runs each once (`cargo test --benches`) so they never rot.
 
 #![allow(missing_docs)] // criterion_group! defines an undocumented function.

@@ -1,15 +1,12 @@
-//! Public benchmark corpora read from their own layouts: NAB (`data/` and
-//! `labels/combined_windows.json`, plus detectors' result folders) and SKAB
-//! (`;`-separated experiment files with `anomaly` and `changepoint` columns).
-//! Both readers take any folder laid out the same way.
-
-pub mod nab;
-pub mod skab;
+//! What every corpus reader starts from: a CSV file as one timestamp column
+//! and numeric columns ([`Frame`]), and the CSV files of a folder
+//! ([`csv_files`]). Errors are the data core's, naming file, line and column.
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::table::{CsvOptions, Table};
+use telltale_core::table::{ColumnData, CsvOptions, Table};
+use telltale_core::timestamp::{self, EpochUnit};
+use telltale_core::{Error, Result};
 
 /// A CSV file read as one timestamp column and numeric columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,8 +31,7 @@ impl Frame {
             return Err(Error::NoRows { path: path.to_owned(), detail: String::new() });
         }
         let time_at = table.index_of(time)?;
-        let rows: Vec<usize> = (0..table.n_rows()).collect();
-        let timestamps = crate::dataset::read_timestamps(&table, time_at, &rows, Default::default())?;
+        let timestamps = read_timestamps(&table, time_at)?;
         let mut columns = Vec::new();
         for (i, column) in table.columns().iter().enumerate() {
             if i == time_at || !keep(column.name()) {
@@ -69,6 +65,27 @@ impl Frame {
     pub fn is_empty(&self) -> bool {
         self.timestamps.is_empty()
     }
+}
+
+/// Every row's timestamp in column `col` (text in the accepted formats, or
+/// epoch seconds/milliseconds); an unreadable one names its file, line and column.
+fn read_timestamps(table: &Table, col: usize) -> Result<Vec<i64>> {
+    let column = &table.columns()[col];
+    (0..table.n_rows())
+        .map(|row| {
+            let (parsed, text) = match column.data() {
+                ColumnData::Numeric(v) => (timestamp::from_epoch(v[row], EpochUnit::Auto), v[row].to_string()),
+                ColumnData::Text(t) => (timestamp::parse_text(&t[row]), t[row].clone()),
+            };
+            parsed.ok_or_else(|| Error::BadTimestamp {
+                path: table.path().to_owned(),
+                line: table.line(row),
+                column: column.name().to_owned(),
+                value: text,
+                hint: timestamp::FORMATS_HINT,
+            })
+        })
+        .collect()
 }
 
 /// Every file under `dir` (recursively) whose name ends in `.csv`, sorted.

@@ -1,0 +1,89 @@
+//! NAB's published scoreboard, and the tables that set a run beside it.
+
+use crate::nab::protocol::{BenchReport, ScoreReport};
+
+/// NAB's official scoreboard (README, 58 files): standard, low FP, low FN.
+pub const SCOREBOARD: &[(&str, [f64; 3])] = &[
+    ("ARTime", [74.9, 65.1, 80.4]),
+    ("Numenta HTM", [70.5, 62.6, 75.2]),
+    ("CAD OSE", [69.9, 67.0, 73.2]),
+    ("KNN CAD", [58.0, 43.4, 64.8]),
+    ("Relative Entropy", [54.6, 47.6, 58.8]),
+    ("Random Cut Forest", [51.7, 38.4, 59.7]),
+    ("Twitter ADVec", [47.1, 33.6, 53.5]),
+    ("Windowed Gaussian", [39.6, 20.9, 47.4]),
+    ("Bayesian Changepoint", [17.7, 3.2, 32.2]),
+    ("Random", [11.0, 1.2, 19.5]),
+];
+
+/// `bench nab`'s text: every detector's scores, then the published scoreboard and the best detector.
+pub fn render_bench(report: &BenchReport) -> String {
+    let mut out = format!(
+        "NAB on {} ({} series, {} windows)\n{}\n\n{:<34} {:>9} {:>9} {:>9}   {:>9} {:>7} {:>5}\n",
+        report.corpus.display(),
+        report.series,
+        report.windows,
+        report.protocol,
+        "detector",
+        "standard",
+        "low FP",
+        "low FN",
+        "threshold",
+        "windows",
+        "FPs"
+    );
+    for d in &report.detectors {
+        let std = &d.profiles[0];
+        out.push_str(&format!(
+            "{:<34} {:>9.1} {:>9.1} {:>9.1}   {:>9.4} {:>3}/{:<3} {:>5}\n",
+            d.name,
+            d.standard,
+            d.reward_low_fp,
+            d.reward_low_fn,
+            std.threshold,
+            std.total.detected,
+            std.total.detected + std.total.missed,
+            std.total.false_positives
+        ));
+    }
+    out.push_str("\nPublished scoreboard (NAB README, whole 58-file corpus; not the same series):\n");
+    for (name, s) in SCOREBOARD {
+        out.push_str(&format!("{:<34} {:>9.1} {:>9.1} {:>9.1}\n", name, s[0], s[1], s[2]));
+    }
+    out.push_str(&format!("\nbest: {} (standard {:.1})\n", report.best, report.standard));
+    out
+}
+
+/// `nab-score`'s text: each detector's normalised scores and every profile in detail.
+pub fn render_score(report: &ScoreReport) -> String {
+    let mut out = format!(
+        "{} series scored ({} windows file)\n{:<30} {:>9} {:>9} {:>9}\n",
+        report.series,
+        report.windows_file.display(),
+        "detector",
+        "standard",
+        "low FP",
+        "low FN"
+    );
+    for d in &report.detectors {
+        out.push_str(&format!(
+            "{:<30} {:>9.2} {:>9.2} {:>9.2}\n",
+            d.name, d.standard, d.reward_low_fp, d.reward_low_fn
+        ));
+        for p in &d.profiles {
+            out.push_str(&format!(
+                "  {:<14} threshold {:.6}  raw {:.4}  windows {}/{}  false positives {}\n",
+                p.profile,
+                p.threshold,
+                p.total.score,
+                p.total.detected,
+                p.total.detected + p.total.missed,
+                p.total.false_positives
+            ));
+        }
+    }
+    if !report.unlisted.is_empty() {
+        out.push_str(&format!("{} result files not in the windows file were left out\n", report.unlisted.len()));
+    }
+    out
+}

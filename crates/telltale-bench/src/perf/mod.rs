@@ -1,0 +1,12 @@
+//! Performance runs, each beside peers run in the same invocation (the
+//! machine is shared and noisy: compare ratios, not times).
+//!
+//! - [`train`]: seconds per epoch (`telltale bench train`).
+//! - [`latency`]: one window and batched through telltale-runtime, against burn (`telltale bench latency`).
+//! - [`stream`]: the live service through real brokers, against the broker alone (`telltale bench stream`).
+//! - [`reference`]: a peer's command run and its `NAME NUMBER` figures read back.
+
+pub mod latency;
+pub mod reference;
+pub mod stream;
+pub mod train;

@@ -1,0 +1,10 @@
+//! The Skoltech Anomaly Benchmark.
+//!
+//! - [`corpus`]: SKAB's layout read (`;`-separated experiment files with `anomaly` and `changepoint`).
+//! - [`protocol`]: per file, fit on the first 400 rows and score the rest, pooled over files,
+//!   for every detector of the roster.
+//! - [`leaderboard`]: the published leaderboard and the table beside it.
+
+pub mod corpus;
+pub mod leaderboard;
+pub mod protocol;
