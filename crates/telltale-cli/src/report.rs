@@ -8,7 +8,7 @@ use telltale_models::eval::flags;
 use telltale_report::{Record, RunInfo, render, window_rows};
 
 use crate::cli::ReportArgs;
-use crate::evaluate::ScoredPart;
+use crate::scored::ScoredPart;
 use crate::output::{emit, print_json};
 
 /// Runs the command.
