@@ -18,8 +18,8 @@ use telltale_models::pipeline;
 use telltale_models::train::Quiet;
 
 use crate::cli::{DataArgs, DemoArgs, InspectArgs, MetricsArgs, WindowArgs};
-use crate::output::{emit, thousands};
 use crate::evaluate::render_evaluation;
+use crate::output::{emit, thousands};
 use crate::{inspect, judge};
 
 /// The label rule of seed 000.

@@ -16,7 +16,6 @@ pub(crate) enum DeviceArg {
     Wgpu,
 }
 
-
 /// The burn device for `arg`.
 pub(crate) fn device(arg: DeviceArg) -> Result<Device> {
     match arg {

@@ -203,7 +203,10 @@ impl WindowSettings {
         let step = self.step.ok_or_else(|| missing("step"))?;
         at_least_one("step", step)?;
         if self.lookback.is_some() || self.horizon.is_some() {
-            return Err(Error::Window { key: "lookback", message: "only forecasters take lookback and horizon".into() });
+            return Err(Error::Window {
+                key: "lookback",
+                message: "only forecasters take lookback and horizon".into(),
+            });
         }
         Ok(WindowSpec { size, step, label: self.label, include_last: self.include_last })
     }
@@ -408,8 +411,14 @@ mod tests {
         let classify = WindowSettings { size: Some(4), step: Some(2), ..Default::default() };
         assert_eq!(classify.check(WindowKind::Classify).unwrap(), WindowPlan::Classify(WindowSpec::new(4, 2)));
         let msg = |s: WindowSettings, kind| s.check(kind).unwrap_err().to_string();
-        assert_eq!(msg(WindowSettings { size: Some(0), ..classify.clone() }, WindowKind::Classify), "invalid window size: must be at least 1");
-        assert_eq!(msg(WindowSettings { step: None, ..classify.clone() }, WindowKind::Classify), "invalid window step: missing");
+        assert_eq!(
+            msg(WindowSettings { size: Some(0), ..classify.clone() }, WindowKind::Classify),
+            "invalid window size: must be at least 1"
+        );
+        assert_eq!(
+            msg(WindowSettings { step: None, ..classify.clone() }, WindowKind::Classify),
+            "invalid window step: missing"
+        );
         assert_eq!(
             msg(WindowSettings { horizon: Some(2), ..classify.clone() }, WindowKind::Classify),
             "invalid window lookback: only forecasters take lookback and horizon"
@@ -419,9 +428,15 @@ mod tests {
         let plan = forecast.check(WindowKind::Forecast).unwrap();
         assert_eq!(plan, WindowPlan::Forecast(ForecastSpec { lookback: 3, horizon: 1, step: 1 }));
         assert_eq!((plan.steps(), plan.step()), (3, 1));
-        assert_eq!(msg(WindowSettings { horizon: Some(0), ..forecast.clone() }, WindowKind::Forecast), "invalid window horizon: must be at least 1");
+        assert_eq!(
+            msg(WindowSettings { horizon: Some(0), ..forecast.clone() }, WindowKind::Forecast),
+            "invalid window horizon: must be at least 1"
+        );
         let both = WindowSettings { size: Some(3), ..forecast };
-        assert_eq!(msg(both, WindowKind::Forecast), "invalid window size: forecasters take window.lookback, not window.size");
+        assert_eq!(
+            msg(both, WindowKind::Forecast),
+            "invalid window size: forecasters take window.lookback, not window.size"
+        );
         // The TOML section and the flags are the same settings.
         let parsed: WindowSettings = toml::from_str("size = 4\nstep = 2").unwrap();
         assert_eq!(parsed, classify);

@@ -24,8 +24,8 @@ use telltale_core::split::{kfold_blocked, kfold_stratified};
 use telltale_core::{Dataset, Scaler, Threshold, ThresholdSpec};
 
 use crate::baselines::Baseline;
-pub use crate::config::{FoldKind, TuneConfig, TuneMetric};
 use crate::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
+pub use crate::config::{FoldKind, TuneConfig, TuneMetric};
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::pipeline::{Detector, fit_decision, forecast_eps};

@@ -24,9 +24,11 @@ pub struct LikelihoodConfig {
 impl LikelihoodConfig {
     /// Checks the settings; errors name the field (`likelihood.…`).
     pub fn validate(&self) -> Result<()> {
-        for (field, value, least) in
-            [("likelihood.short", self.short, 1), ("likelihood.long", self.long, 2), ("likelihood.min_history", self.min_history, 2)]
-        {
+        for (field, value, least) in [
+            ("likelihood.short", self.short, 1),
+            ("likelihood.long", self.long, 2),
+            ("likelihood.min_history", self.min_history, 2),
+        ] {
             if value < least {
                 return Err(Error::config(field, format!("must be at least {least}")));
             }
