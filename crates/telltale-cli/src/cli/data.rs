@@ -98,7 +98,7 @@ impl WindowArgs {
     /// given: the type of an experiment's `[window]` section, checked by the
     /// same `WindowSettings::check`.
     pub(crate) fn settings(&self) -> Option<WindowSettings> {
-        self.window.is_some().then(|| WindowSettings {
+        self.window.is_some().then_some(WindowSettings {
             size: self.window,
             step: self.step,
             label: self.window_label,
