@@ -18,8 +18,8 @@ use telltale_models::pipeline;
 use telltale_models::train::Quiet;
 
 use crate::cli::{DataArgs, DemoArgs, InspectArgs, MetricsArgs, WindowArgs};
+use crate::evaluate::render_evaluation;
 use crate::output::{emit, thousands};
-use crate::train::render_evaluation;
 use crate::{inspect, judge};
 
 /// The label rule of seed 000.
@@ -157,8 +157,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
              [train]\nbatch_size = 64\nepochs = 20\npatience = 3\n[evaluate]\nby_group = \"pctid\"\n",
             csv.display()
         );
-        let cfg = ExperimentConfig::from_toml(&text, Path::new("demo.toml"))?;
-        let outcome = pipeline::run(&cfg, &device, &mut Quiet)?;
+        let cfg = ExperimentConfig::from_toml(&text, Path::new("demo.toml"))?.check()?;
+        let outcome = pipeline::run_checked(&cfg, &device, &mut Quiet)?;
         let r = &outcome.report;
         emit(&format!(
             "-- {title}: {} epochs (best {}), median epoch {:.3} s; train/test windows share {} rows\n",

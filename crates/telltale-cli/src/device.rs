@@ -1,9 +1,20 @@
-//! The compute device behind `--device`.
+//! The compute device behind `--device`: the flag's values and the burn
+//! device each one names (the flag structs in `cli` take [`DeviceArg`] from
+//! here, so the way from a command's flags to its device runs one way).
 
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 
-use crate::cli::DeviceArg;
+/// Where to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DeviceArg {
+    /// burn's CPU backend (Flex).
+    Cpu,
+    /// burn's CUDA backend, first GPU (needs the `cuda` build feature).
+    Cuda,
+    /// burn's wgpu backend, the default GPU (needs the `wgpu` build feature).
+    Wgpu,
+}
 
 /// The burn device for `arg`.
 pub(crate) fn device(arg: DeviceArg) -> Result<Device> {

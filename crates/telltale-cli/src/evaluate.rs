@@ -1,82 +1,64 @@
 //! `telltale evaluate`: a trained model's figures on a data file, or on a
 //! part of its own split (recomputed from its seed, so `--split test`
-//! reproduces the test figures written at training time).
+//! reproduces the test figures written at training time). Also how an
+//! evaluation is printed, for every command that prints one.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Result, bail};
-use burn::tensor::Device;
-use telltale_core::{Dataset, Windows};
+use anyhow::Result;
+use serde_json::json;
 use telltale_models::artifact::Model;
-use telltale_models::eval::{Evaluation, evaluate};
-use telltale_models::score::Scores;
+use telltale_models::eval::Evaluation;
 
-use crate::cli::{EvaluateArgs, PartArg};
+use crate::cli::EvaluateArgs;
 use crate::device::device;
-use crate::output::print_json;
-use crate::train::{figures, render_evaluation};
+use crate::output::{print_json, thousands};
+use crate::report::model_record;
+use crate::scored::score_part;
 
-/// A part of a data file scored by a model and judged against its labels.
-pub(crate) struct ScoredPart {
-    /// The data file.
-    pub(crate) path: PathBuf,
-    /// The part scored: `all`, `train`, `validation` or `test`.
-    pub(crate) part: String,
-    /// Its readings (unscaled).
-    pub(crate) data: Dataset,
-    /// Its windows.
-    pub(crate) windows: Windows,
-    /// The windows scored.
-    pub(crate) idx: Vec<usize>,
-    /// Their scores.
-    pub(crate) scores: Scores,
-    /// The figures.
-    pub(crate) evaluation: Evaluation,
+/// The figures every consumer reads, under the names the issue fixes.
+pub(crate) fn figures(e: &Evaluation) -> serde_json::Value {
+    json!({
+        "accuracy": e.accuracy, "precision": e.precision, "recall": e.recall, "f1": e.f1,
+        "roc_auc": e.roc_auc, "pr_auc": e.pr_auc, "tp": e.tp, "fp": e.fp, "tn": e.tn, "fn": e.fn_,
+        "threshold": e.threshold, "windows": e.windows, "anomalous": e.anomalous, "protocol": e.protocol,
+        "rmse": e.rmse, "by_group": e.by_group,
+    })
 }
 
-/// Scores `part` of `path` (every window when `None`) with `model` and judges it.
-pub(crate) fn score_part(
-    model: &Model,
-    model_dir: &Path,
-    path: &Path,
-    part: Option<PartArg>,
-    dev: &Device,
-) -> Result<ScoredPart> {
-    let (data, windows) = model.read_data(path)?;
-    if windows.labels().is_none() {
-        bail!(
-            "{}: no labels to evaluate against (the model's label is {:?}); use `telltale detect`",
-            path.display(),
-            model.manifest.experiment.data.spec.label
-        );
-    }
-    let (name, idx) = match part {
-        None => ("all".to_owned(), (0..windows.len()).collect::<Vec<_>>()),
-        Some(p) => {
-            let split = model.manifest.experiment.split.split(&data, &windows)?;
-            match p {
-                PartArg::Train => ("train".into(), split.train),
-                PartArg::Val => ("validation".into(), split.val),
-                PartArg::Test => ("test".into(), split.test),
-            }
-        }
-    };
-    if idx.is_empty() {
-        bail!("{}: no {name} windows to evaluate", path.display());
-    }
-    let scores = model.score(&data, &windows, &idx, dev)?;
-    let decision = &model.manifest.decision;
-    let group = model.manifest.experiment.evaluate.by_group.as_deref().and_then(|g| data.group(g));
-    let protocol = format!(
-        "{} {name} windows of {} scored by {} (threshold from training)",
-        idx.len(),
-        path.display(),
-        model_dir.display()
+/// Renders an evaluation for people.
+pub(crate) fn render_evaluation(title: &str, e: &Evaluation) -> String {
+    let opt = |v: Option<f64>| v.map_or_else(|| "undefined".into(), |x| format!("{x:.4}"));
+    let mut s = format!("{title}: {}\n", e.protocol);
+    s += &format!(
+        "  accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}  ROC-AUC {}  PR-AUC {}\n",
+        e.accuracy,
+        e.precision,
+        e.recall,
+        e.f1,
+        opt(e.roc_auc),
+        opt(e.pr_auc)
     );
-    let Some(evaluation) = evaluate(protocol, &scores, &windows, &idx, &decision.threshold, group) else {
-        bail!("{}: the windows carry no labels", path.display());
-    };
-    Ok(ScoredPart { path: path.to_path_buf(), part: name, data, windows, idx, scores, evaluation })
+    s += &format!(
+        "  windows {} ({} anomalous, {} flagged)   tp {}  fp {}  tn {}  fn {}\n",
+        thousands(e.windows),
+        thousands(e.anomalous),
+        thousands(e.flagged),
+        e.tp,
+        e.fp,
+        e.tn,
+        e.fn_
+    );
+    if let Some(rmse) = &e.rmse {
+        let list: Vec<String> = rmse.iter().map(|v| format!("{v:.4}")).collect();
+        s += &format!("  forecast RMSE per channel: {}\n", list.join(", "));
+    }
+    if let Some((column, groups)) = &e.by_group {
+        s += &format!("  accuracy by {column}:");
+        for g in groups {
+            s += &format!(" {}={:.3}", g.level, g.accuracy);
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Runs the command.
@@ -86,7 +68,7 @@ pub(crate) fn run_evaluate(args: &EvaluateArgs) -> Result<()> {
     let path = args.data.clone().unwrap_or_else(|| model.data_path());
     let part = score_part(&model, &args.model, &path, args.split, &dev)?;
     if let Some(dir) = &args.report {
-        crate::report::model_record(&model, &part, "evaluate").write(dir)?;
+        model_record(&model, &part, "evaluate").write(dir)?;
     }
     if args.json {
         return print_json(&figures(&part.evaluation));

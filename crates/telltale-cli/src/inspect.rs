@@ -142,8 +142,11 @@ pub(crate) fn inspect(args: &InspectArgs) -> Result<Inspection> {
             .find(|n| timestamp::TIMESTAMP_NAMES.contains(&n.to_ascii_lowercase().as_str())),
         _ => None,
     };
-    let windows = match args.window.spec() {
-        Some(ws) => Some((ws, Windows::classify(&data, &ws)?)),
+    let windows = match args.window.settings() {
+        Some(settings) => {
+            let ws = settings.check_classify()?;
+            Some((ws, Windows::classify(&data, &ws)?))
+        }
         None => None,
     };
     let window_labels = windows.as_ref().and_then(|(_, w)| w.label_counts()).map(|(normal, anomalous)| {

@@ -18,6 +18,7 @@ mod latency;
 mod nab;
 mod output;
 mod report;
+mod scored;
 mod serve;
 mod simulate;
 mod skab;

@@ -8,8 +8,8 @@ use telltale_models::eval::flags;
 use telltale_report::{Record, RunInfo, render, window_rows};
 
 use crate::cli::ReportArgs;
-use crate::evaluate::ScoredPart;
 use crate::output::{emit, print_json};
+use crate::scored::ScoredPart;
 
 /// Runs the command.
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {

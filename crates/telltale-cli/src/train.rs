@@ -8,14 +8,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use telltale_models::artifact::Model;
 use telltale_models::config::ExperimentConfig;
-use telltale_models::eval::Evaluation;
-use telltale_models::pipeline::run;
+use telltale_models::pipeline::run_checked;
 use telltale_models::train::{EpochRecord, Observer};
 
 use crate::cli::{PartArg, TrainArgs};
 use crate::device::device;
-use crate::evaluate::score_part;
+use crate::evaluate::{figures, render_evaluation};
 use crate::output::{emit, print_json, thousands};
+use crate::report::model_record;
+use crate::scored::score_part;
 
 /// Progress: a bar per epoch on a terminal, one line per epoch on stderr.
 struct Progress {
@@ -50,56 +51,9 @@ impl Observer for Progress {
     }
 }
 
-/// The figures every consumer reads, under the names the issue fixes.
-pub(crate) fn figures(e: &Evaluation) -> serde_json::Value {
-    json!({
-        "accuracy": e.accuracy, "precision": e.precision, "recall": e.recall, "f1": e.f1,
-        "roc_auc": e.roc_auc, "pr_auc": e.pr_auc, "tp": e.tp, "fp": e.fp, "tn": e.tn, "fn": e.fn_,
-        "threshold": e.threshold, "windows": e.windows, "anomalous": e.anomalous, "protocol": e.protocol,
-        "rmse": e.rmse, "by_group": e.by_group,
-    })
-}
-
-/// Renders an evaluation for people.
-pub(crate) fn render_evaluation(title: &str, e: &Evaluation) -> String {
-    let opt = |v: Option<f64>| v.map_or_else(|| "undefined".into(), |x| format!("{x:.4}"));
-    let mut s = format!("{title}: {}\n", e.protocol);
-    s += &format!(
-        "  accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}  ROC-AUC {}  PR-AUC {}\n",
-        e.accuracy,
-        e.precision,
-        e.recall,
-        e.f1,
-        opt(e.roc_auc),
-        opt(e.pr_auc)
-    );
-    s += &format!(
-        "  windows {} ({} anomalous, {} flagged)   tp {}  fp {}  tn {}  fn {}\n",
-        thousands(e.windows),
-        thousands(e.anomalous),
-        thousands(e.flagged),
-        e.tp,
-        e.fp,
-        e.tn,
-        e.fn_
-    );
-    if let Some(rmse) = &e.rmse {
-        let list: Vec<String> = rmse.iter().map(|v| format!("{v:.4}")).collect();
-        s += &format!("  forecast RMSE per channel: {}\n", list.join(", "));
-    }
-    if let Some((column, groups)) = &e.by_group {
-        s += &format!("  accuracy by {column}:");
-        for g in groups {
-            s += &format!(" {}={:.3}", g.level, g.accuracy);
-        }
-        s.push('\n');
-    }
-    s
-}
-
 /// Runs the command.
 pub(crate) fn run_train(args: &TrainArgs) -> Result<()> {
-    let cfg = ExperimentConfig::load(&args.config)?;
+    let cfg = ExperimentConfig::load(&args.config)?.check()?;
     let dev = device(args.device)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(cfg.name()));
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -111,7 +65,7 @@ pub(crate) fn run_train(args: &TrainArgs) -> Result<()> {
         bar
     });
     let mut progress = Progress { bar, epochs: cfg.train.epochs };
-    let outcome = run(&cfg, &dev, &mut progress)?;
+    let outcome = run_checked(&cfg, &dev, &mut progress)?;
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
@@ -120,7 +74,7 @@ pub(crate) fn run_train(args: &TrainArgs) -> Result<()> {
     // The test windows' scores go beside the model, for `telltale report`.
     if model.manifest.report.test.is_some() {
         let part = score_part(&model, &out, &model.data_path(), Some(PartArg::Test), &dev)?;
-        crate::report::model_record(&model, &part, "train").write(&out)?;
+        model_record(&model, &part, "train").write(&out)?;
     }
     let r = &model.manifest.report;
     if args.json {

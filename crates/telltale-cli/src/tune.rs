@@ -14,7 +14,7 @@ fn params(row: &TuneRow) -> String {
 
 /// Runs the command.
 pub(crate) fn run_tune(args: &TuneArgs) -> Result<()> {
-    let cfg = ExperimentConfig::load(&args.config)?;
+    let cfg = ExperimentConfig::load(&args.config)?.check()?;
     let dev = device(args.device)?;
     let spec = cfg.tune.clone().ok_or_else(|| anyhow::anyhow!("{}: no [tune] section", args.config.display()))?;
     let rows = tune(&cfg, &dev, &mut |row| {

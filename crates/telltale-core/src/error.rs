@@ -168,6 +168,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A window setting is missing, out of range, or not one the kind of
+    /// window takes (from `WindowSettings::check`).
+    #[error("invalid window {key}: {message}")]
+    Window {
+        /// The key, as the `[window]` section names it: `size`, `step`, `lookback` or `horizon`.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// A computation is undefined for the data given (e.g. ROC-AUC with one class).
     #[error("{0}")]
     Undefined(String),
@@ -192,6 +202,6 @@ impl Error {
     /// True when the error comes from the user's data or files rather than from
     /// parameters: the CLI maps the two to different exit codes.
     pub fn is_data_error(&self) -> bool {
-        !matches!(self, Error::InvalidParam { .. } | Error::LabelRule { .. })
+        !matches!(self, Error::InvalidParam { .. } | Error::Window { .. } | Error::LabelRule { .. })
     }
 }

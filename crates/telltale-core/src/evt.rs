@@ -187,7 +187,7 @@ impl Pot {
             return Err(Error::invalid("risk", format!("{} must be above 0 and below 1 − level", self.risk)));
         }
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        let t = crate::threshold::percentile(&finite, self.level * 100.0)?;
+        let t = crate::stats::percentile(&finite, self.level * 100.0)?;
         let peaks: Vec<f64> = finite.iter().filter(|v| **v > t).map(|v| v - t).collect();
         let gpd = fit_gpd(&peaks)?;
         let z = extreme_quantile(gpd, t, self.risk, finite.len(), peaks.len());

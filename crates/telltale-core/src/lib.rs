@@ -15,7 +15,8 @@
 //! 4. [`split`]: train / validation / test, reproducible from a seed, with
 //!    the rows shared across parts counted.
 //! 5. [`scaler`]: standard / min-max scaling fitted on training rows only.
-//! 6. [`metrics`] and [`threshold`]: scores into flags, flags into figures.
+//! 6. [`metrics`] and [`threshold`]: scores into flags, flags into figures
+//!    ([`stats`]: the means, deviations and percentiles they share).
 //!
 //! ```
 //! use telltale_core::{DataSpec, Dataset, LabelSource, WindowSpec, Windows};
@@ -43,6 +44,7 @@ pub mod label;
 pub mod metrics;
 pub mod scaler;
 pub mod split;
+pub mod stats;
 pub mod synthetic;
 pub mod table;
 pub mod telemanom;
@@ -58,4 +60,4 @@ pub use scaler::{Scaler, ScalerKind};
 pub use split::{Fold, GroupPick, Leakage, Split, SplitSpec};
 pub use table::{CsvOptions, Table};
 pub use threshold::{SlidingKSigma, Threshold, ThresholdSpec};
-pub use window::{ForecastSpec, WindowLabel, WindowSpec, Windows};
+pub use window::{ForecastSpec, WindowKind, WindowLabel, WindowPlan, WindowSettings, WindowSpec, Windows};

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::metrics::segments;
-use crate::threshold::mean_std;
+use crate::stats::mean_std;
 
 /// telemanom's settings (its defaults: batches of 70, a window of 30 of them,
 /// smoothing 5 %, z from 2.5 to 12, buffer 100, pruning 13 %).

@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::stats::{mean_std, percentile};
 #[cfg(test)]
 use crate::telemanom::Telemanom;
 
@@ -179,35 +180,6 @@ impl Threshold {
     }
 }
 
-/// Mean and population standard deviation (both 0 for no values).
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    (mean, (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt())
-}
-
-/// The q-th percentile (`0..=100`) with linear interpolation between the
-/// closest ranks, as `numpy.percentile`'s default.
-pub fn percentile(values: &[f64], q: f64) -> Result<f64> {
-    if values.is_empty() {
-        return Err(Error::Undefined("a percentile of no values is undefined".into()));
-    }
-    if !(0.0..=100.0).contains(&q) {
-        return Err(Error::invalid("percentile", format!("{q} is not in [0, 100]")));
-    }
-    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-        return Err(Error::invalid("scores", format!("{v} is not finite")));
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let pos = q / 100.0 * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    let (a, b, t) = (sorted[lo], sorted[hi], pos - lo as f64);
-    // numpy's `_lerp`: the form that is exact at the nearer end.
-    Ok(if t >= 0.5 { b - (b - a) * (1.0 - t) } else { a + (b - a) * t })
-}
-
 /// Seed 002's band: `centre ± k·(std + eps)` from the last `window` values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -310,17 +282,6 @@ mod tests {
     }
 
     #[test]
-    fn percentiles() {
-        let v = [3.0, 1.0, 2.0, 4.0];
-        assert_eq!(percentile(&v, 0.0).unwrap(), 1.0);
-        assert_eq!(percentile(&v, 100.0).unwrap(), 4.0);
-        assert_eq!(percentile(&v, 50.0).unwrap(), 2.5);
-        assert!((percentile(&v, 90.0).unwrap() - 3.7).abs() < 1e-12);
-        assert!(percentile(&[], 50.0).is_err());
-        assert!(percentile(&v, 101.0).is_err());
-    }
-
-    #[test]
     fn seed002_rule() {
         let s = SlidingKSigma::default();
         // History 20, 21, 22: mean 21, population std 0.8165; band 21 ± 3·0.8265.
@@ -349,16 +310,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn percentile_is_monotone_and_bounded(v in proptest::collection::vec(-1e6f64..1e6, 1..50), a in 0f64..100.0, b in 0f64..100.0) {
-            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-            let (pl, ph) = (percentile(&v, lo).unwrap(), percentile(&v, hi).unwrap());
-            prop_assert!(pl <= ph);
-            let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
-            let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            prop_assert!(min <= pl && ph <= max);
-        }
-
         #[test]
         fn flat_series_is_never_flagged(x in -1e3f64..1e3, n in 1usize..60, window in 1usize..10) {
             let s = SlidingKSigma { window, k: 3.0, eps: 0.01 };

@@ -78,13 +78,8 @@ impl WindowSpec {
 
     /// Checks size and step.
     pub fn validate(&self) -> Result<()> {
-        if self.size == 0 {
-            return Err(Error::invalid("window size", "must be at least 1"));
-        }
-        if self.step == 0 {
-            return Err(Error::invalid("window step", "must be at least 1"));
-        }
-        Ok(())
+        at_least_one("size", self.size)?;
+        at_least_one("step", self.step)
     }
 }
 
@@ -108,12 +103,141 @@ fn one() -> usize {
 impl ForecastSpec {
     /// Checks the sizes.
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [("lookback", self.lookback), ("horizon", self.horizon), ("step", self.step)] {
-            if v == 0 {
-                return Err(Error::invalid(field, "must be at least 1"));
-            }
+        at_least_one("lookback", self.lookback)?;
+        at_least_one("horizon", self.horizon)?;
+        at_least_one("step", self.step)
+    }
+}
+
+/// Refuses a window setting of 0, naming its key.
+fn at_least_one(key: &'static str, value: usize) -> Result<()> {
+    if value == 0 {
+        return Err(Error::Window { key, message: "must be at least 1".into() });
+    }
+    Ok(())
+}
+
+/// What windows are cut for: classification and reconstruction (novelty) take
+/// `size`/`step`, forecasting takes `lookback`/`horizon`/`step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// `size` rows per window (classifiers, autoencoders, baselines).
+    Classify,
+    /// `lookback` rows in, the next `horizon` rows to predict.
+    Forecast,
+}
+
+/// Window settings as a user gives them: the `[window]` section of an
+/// experiment file, or `inspect`'s `--window`, `--step`, `--window-label` and
+/// `--include-last` flags. Both are checked by [`WindowSettings::check`], the
+/// one place that turns settings into a [`WindowSpec`] or a [`ForecastSpec`];
+/// a refusal is an [`Error::Window`] naming the key (`size`, `step`,
+/// `lookback`, `horizon`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowSettings {
+    /// Rows per window.
+    pub size: Option<usize>,
+    /// Rows between window starts (default 1 for forecasters).
+    pub step: Option<usize>,
+    /// Window label rule.
+    pub label: WindowLabel,
+    /// Also take the window that ends on the last row.
+    pub include_last: bool,
+    /// Input rows of a forecasting window.
+    pub lookback: Option<usize>,
+    /// Rows a forecaster predicts (default 1).
+    pub horizon: Option<usize>,
+}
+
+/// Checked window settings: the windows of one kind, every size at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowPlan {
+    /// Classification / reconstruction windows.
+    Classify(WindowSpec),
+    /// Forecasting windows.
+    Forecast(ForecastSpec),
+}
+
+impl WindowPlan {
+    /// The windows over `data`.
+    pub fn windows(&self, data: &Dataset) -> Result<Windows> {
+        match self {
+            WindowPlan::Classify(spec) => Windows::classify(data, spec),
+            WindowPlan::Forecast(spec) => Windows::forecast(data, spec),
         }
-        Ok(())
+    }
+
+    /// Input rows of a window (the size, or the lookback).
+    pub fn steps(&self) -> usize {
+        match self {
+            WindowPlan::Classify(spec) => spec.size,
+            WindowPlan::Forecast(spec) => spec.lookback,
+        }
+    }
+
+    /// Rows between window starts.
+    pub fn step(&self) -> usize {
+        match self {
+            WindowPlan::Classify(spec) => spec.step,
+            WindowPlan::Forecast(spec) => spec.step,
+        }
+    }
+}
+
+impl WindowSettings {
+    /// Checks the settings for `kind`: the keys it needs are present and at
+    /// least 1, the keys of the other kind absent.
+    pub fn check(&self, kind: impl Into<WindowKind>) -> Result<WindowPlan> {
+        Ok(match kind.into() {
+            WindowKind::Classify => WindowPlan::Classify(self.check_classify()?),
+            WindowKind::Forecast => WindowPlan::Forecast(self.check_forecast()?),
+        })
+    }
+
+    /// Checks the settings of classification windows.
+    pub fn check_classify(&self) -> Result<WindowSpec> {
+        let missing = |key| Error::Window { key, message: "missing".into() };
+        let size = self.size.ok_or_else(|| missing("size"))?;
+        at_least_one("size", size)?;
+        let step = self.step.ok_or_else(|| missing("step"))?;
+        at_least_one("step", step)?;
+        if self.lookback.is_some() || self.horizon.is_some() {
+            return Err(Error::Window {
+                key: "lookback",
+                message: "only forecasters take lookback and horizon".into(),
+            });
+        }
+        Ok(WindowSpec { size, step, label: self.label, include_last: self.include_last })
+    }
+
+    /// Checks the settings of forecasting windows (`horizon` and `step` default to 1).
+    pub fn check_forecast(&self) -> Result<ForecastSpec> {
+        let lookback = self
+            .lookback
+            .ok_or_else(|| Error::Window { key: "lookback", message: "forecasters need a lookback".into() })?;
+        let spec = ForecastSpec { lookback, horizon: self.horizon.unwrap_or(1), step: self.step.unwrap_or(1) };
+        spec.validate()?;
+        if self.size.is_some() {
+            return Err(Error::Window {
+                key: "size",
+                message: "forecasters take window.lookback, not window.size".into(),
+            });
+        }
+        Ok(spec)
+    }
+
+    /// Checks the settings and cuts the windows of `data`.
+    pub fn windows(&self, kind: impl Into<WindowKind>, data: &Dataset) -> Result<Windows> {
+        self.check(kind)?.windows(data)
+    }
+
+    /// Input rows of a window as given (0 when the key is missing).
+    pub fn steps(&self, kind: impl Into<WindowKind>) -> usize {
+        match kind.into() {
+            WindowKind::Forecast => self.lookback.unwrap_or(0),
+            WindowKind::Classify => self.size.unwrap_or(0),
+        }
     }
 }
 
@@ -280,6 +404,45 @@ mod tests {
         assert!(Windows::classify(&d, &WindowSpec::new(0, 1)).is_err());
         assert!(Windows::classify(&d, &WindowSpec::new(2, 0)).is_err());
         assert!(Windows::forecast(&d, &ForecastSpec { lookback: 2, horizon: 0, step: 1 }).is_err());
+    }
+
+    #[test]
+    fn settings_are_checked_once_naming_the_key() {
+        let classify = WindowSettings { size: Some(4), step: Some(2), ..Default::default() };
+        assert_eq!(classify.check(WindowKind::Classify).unwrap(), WindowPlan::Classify(WindowSpec::new(4, 2)));
+        let msg = |s: WindowSettings, kind| s.check(kind).unwrap_err().to_string();
+        assert_eq!(
+            msg(WindowSettings { size: Some(0), ..classify.clone() }, WindowKind::Classify),
+            "invalid window size: must be at least 1"
+        );
+        assert_eq!(
+            msg(WindowSettings { step: None, ..classify.clone() }, WindowKind::Classify),
+            "invalid window step: missing"
+        );
+        assert_eq!(
+            msg(WindowSettings { horizon: Some(2), ..classify.clone() }, WindowKind::Classify),
+            "invalid window lookback: only forecasters take lookback and horizon"
+        );
+        assert_eq!(msg(classify.clone(), WindowKind::Forecast), "invalid window lookback: forecasters need a lookback");
+        let forecast = WindowSettings { lookback: Some(3), ..Default::default() };
+        let plan = forecast.check(WindowKind::Forecast).unwrap();
+        assert_eq!(plan, WindowPlan::Forecast(ForecastSpec { lookback: 3, horizon: 1, step: 1 }));
+        assert_eq!((plan.steps(), plan.step()), (3, 1));
+        assert_eq!(
+            msg(WindowSettings { horizon: Some(0), ..forecast.clone() }, WindowKind::Forecast),
+            "invalid window horizon: must be at least 1"
+        );
+        let both = WindowSettings { size: Some(3), ..forecast };
+        assert_eq!(
+            msg(both, WindowKind::Forecast),
+            "invalid window size: forecasters take window.lookback, not window.size"
+        );
+        // The TOML section and the flags are the same settings.
+        let parsed: WindowSettings = toml::from_str("size = 4\nstep = 2").unwrap();
+        assert_eq!(parsed, classify);
+        assert!(toml::from_str::<WindowSettings>("sise = 4").unwrap_err().to_string().contains("sise"));
+        let d = series(10, vec![0; 10]);
+        assert_eq!(classify.windows(WindowKind::Classify, &d).unwrap().starts(), &[0, 2, 4]);
     }
 
     proptest! {

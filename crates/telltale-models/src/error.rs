@@ -9,9 +9,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An error from the data core (loading, windows, splits, metrics).
+    /// An error from the data core (loading, windows, splits, metrics). A
+    /// refused window setting becomes [`Error::Config`] naming `window.<key>`.
     #[error(transparent)]
-    Core(#[from] telltale_core::Error),
+    Core(telltale_core::Error),
 
     /// A configuration value is invalid; `field` is its dotted path, e.g. `train.batch_size`.
     #[error("{field}: {message}")]
@@ -62,6 +63,16 @@ pub enum Error {
         /// The loss value.
         loss: f64,
     },
+}
+
+impl From<telltale_core::Error> for Error {
+    fn from(e: telltale_core::Error) -> Error {
+        match e {
+            // Window settings come from the experiment's `[window]` section.
+            telltale_core::Error::Window { key, message } => Error::config(format!("window.{key}"), message),
+            e => Error::Core(e),
+        }
+    }
 }
 
 impl Error {

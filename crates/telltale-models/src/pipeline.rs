@@ -11,7 +11,7 @@ use telltale_core::split::leakage;
 use telltale_core::{Dataset, Leakage, Scaler, Split, Threshold, ThresholdSpec, Windows};
 
 use crate::baselines::Baseline;
-use crate::config::{ExperimentConfig, ModelConfig};
+use crate::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
 use crate::error::{Error, Result};
 use crate::eval::{Evaluation, evaluate};
 use crate::presets::{Net, NetDims, Task};
@@ -54,16 +54,15 @@ impl Prepared {
 }
 
 /// Loads, windows, splits and scales the data of `cfg`.
-pub fn prepare(cfg: &ExperimentConfig) -> Result<Prepared> {
-    cfg.validate()?;
-    let task = cfg.model.task();
+pub fn prepare(cfg: &ValidExperimentConfig) -> Result<Prepared> {
+    let task = cfg.task();
     let mut data = Dataset::load(&cfg.data.path, &cfg.data.spec)?;
-    let windows = cfg.window.windows(task, &data)?;
+    let windows = cfg.window_plan().windows(&data)?;
     if windows.is_empty() {
         return Err(Error::Data(format!(
             "{}: no windows of {} steps fit in {} rows",
             cfg.data.path.display(),
-            cfg.window.steps(task),
+            cfg.window_plan().steps(),
             data.n_rows()
         )));
     }
@@ -124,14 +123,15 @@ pub struct Decision {
 }
 
 /// The threshold `cfg` asks for (or the task's default), fitted on clean validation scores.
-pub fn fit_decision(cfg: &ExperimentConfig, task: Task, val_scores: &[f64]) -> Result<Decision> {
+pub fn fit_decision(cfg: &ValidExperimentConfig, val_scores: &[f64]) -> Result<Decision> {
+    let task = cfg.task();
     let spec = match (&cfg.threshold, &cfg.model) {
         (Some(t), _) => *t,
         (None, ModelConfig::Baseline(b)) => b.default_threshold().unwrap_or(ThresholdSpec::Percentile { q: 99.0 }),
         (None, ModelConfig::Neural(_)) => match task {
             Task::Classify => ThresholdSpec::Fixed { value: 0.5 },
             Task::Forecast => ThresholdSpec::SlidingKSigma(telltale_core::SlidingKSigma {
-                window: cfg.window.steps(task),
+                window: cfg.window_plan().steps(),
                 k: 3.0,
                 eps: 0.01,
             }),
@@ -232,8 +232,14 @@ fn protocol(cfg: &ExperimentConfig, part: &str, n: usize, decision: &Decision) -
     format!("{n} {part} windows of {} ({split}); anomalous when {threshold}", cfg.data.path.display())
 }
 
-/// Trains (or fits) and evaluates the experiment `cfg` on `device`.
+/// Checks the experiment `cfg` ([`ExperimentConfig::check`]), then trains and
+/// evaluates it ([`run_checked`]).
 pub fn run(cfg: &ExperimentConfig, device: &Device, observer: &mut dyn Observer) -> Result<Outcome> {
+    run_checked(&cfg.clone().check()?, device, observer)
+}
+
+/// Trains (or fits) and evaluates the checked experiment `cfg` on `device`.
+pub fn run_checked(cfg: &ValidExperimentConfig, device: &Device, observer: &mut dyn Observer) -> Result<Outcome> {
     let prepared = prepare(cfg)?;
     let task = prepared.task;
     let dims = prepared.dims();
@@ -262,7 +268,7 @@ pub fn run(cfg: &ExperimentConfig, device: &Device, observer: &mut dyn Observer)
     // The threshold comes from validation windows a model of this task is fitted on (clean ones for novelty).
     let fit_val = crate::train::fit_windows(task, &wd, &prepared.split.val).unwrap_or_default();
     let val_fit_scores = detector.score(task, &wd, &fit_val, &prepared.scaler, forecast_eps(cfg), device)?;
-    let decision = fit_decision(cfg, task, &val_fit_scores.score)?;
+    let decision = fit_decision(cfg, &val_fit_scores.score)?;
     let group = cfg.evaluate.by_group.as_deref().and_then(|g| prepared.data.group(g));
     let figures = |part: &str, idx: &[usize]| -> Result<Option<Evaluation>> {
         if idx.is_empty() {

@@ -24,67 +24,13 @@ use telltale_core::split::{kfold_blocked, kfold_stratified};
 use telltale_core::{Dataset, Scaler, Threshold, ThresholdSpec};
 
 use crate::baselines::Baseline;
-use crate::config::{ExperimentConfig, ModelConfig};
+use crate::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
+pub use crate::config::{FoldKind, TuneConfig, TuneMetric};
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::pipeline::{Detector, fit_decision, forecast_eps};
 use crate::samples::WindowData;
 use crate::train::{Quiet, train};
-
-/// How folds are cut.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FoldKind {
-    /// Stratified random folds (as scikit-learn's `StratifiedKFold`).
-    #[default]
-    Stratified,
-    /// Contiguous blocks in time, training windows within a window of the
-    /// held-out block left out.
-    Blocked,
-}
-
-/// What ranks the grid points.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TuneMetric {
-    /// Best validation loss of training (lower is better; networks only).
-    #[default]
-    ValLoss,
-    /// ROC-AUC of the held-out fold.
-    RocAuc,
-    /// F1 of the held-out fold at the experiment's threshold.
-    F1,
-    /// Accuracy of the held-out fold at the experiment's threshold.
-    Accuracy,
-}
-
-impl TuneMetric {
-    /// True when higher is better.
-    pub fn higher_is_better(self) -> bool {
-        self != TuneMetric::ValLoss
-    }
-}
-
-/// The `[tune]` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TuneConfig {
-    /// Folds.
-    #[serde(default = "five")]
-    pub folds: usize,
-    /// How folds are cut.
-    #[serde(default)]
-    pub kind: FoldKind,
-    /// What ranks the grid points.
-    #[serde(default)]
-    pub metric: TuneMetric,
-    /// Dotted configuration paths and the values to try.
-    pub grid: BTreeMap<String, Vec<serde_json::Value>>,
-}
-
-fn five() -> usize {
-    5
-}
 
 /// One grid point's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,11 +63,11 @@ fn set_path(root: &mut serde_json::Value, path: &str, value: serde_json::Value) 
     Ok(())
 }
 
-/// Every grid point: the experiment with the grid's fields replaced.
+/// Every grid point: the experiment with the grid's fields replaced, checked.
 pub fn grid_points(
     cfg: &ExperimentConfig,
     tune: &TuneConfig,
-) -> Result<Vec<(BTreeMap<String, serde_json::Value>, ExperimentConfig)>> {
+) -> Result<Vec<(BTreeMap<String, serde_json::Value>, ValidExperimentConfig)>> {
     if tune.grid.is_empty() {
         return Err(Error::config("tune.grid", "lists no fields"));
     }
@@ -151,22 +97,21 @@ pub fn grid_points(
             }
             let point: ExperimentConfig =
                 serde_json::from_value(value).map_err(|e| Error::config("tune.grid", format!("{params:?}: {e}")))?;
-            point.validate()?;
-            Ok((params, point))
+            Ok((params, point.check()?))
         })
         .collect()
 }
 
 fn fold_score(
-    cfg: &ExperimentConfig,
+    cfg: &ValidExperimentConfig,
     metric: TuneMetric,
     raw: &Dataset,
     train_idx: &[usize],
     test_idx: &[usize],
     device: &Device,
 ) -> Result<f64> {
-    let task = cfg.model.task();
-    let windows = cfg.window.windows(task, raw)?;
+    let task = cfg.task();
+    let windows = cfg.window_plan().windows(raw)?;
     let rows = windows.covered_rows(train_idx, raw.n_rows());
     let scaler = Scaler::fit(cfg.scaler, raw.values(), raw.n_features(), &rows)?;
     let mut values = raw.values().to_vec();
@@ -188,7 +133,7 @@ fn fold_score(
     let scores = detector.score(task, &wd, test_idx, &scaler, forecast_eps(cfg), device)?;
     let threshold = match (&cfg.threshold, task) {
         (Some(ThresholdSpec::Fixed { value }), _) => Threshold::Static { value: *value },
-        _ => fit_decision(cfg, task, &scores.score)?.threshold,
+        _ => fit_decision(cfg, &scores.score)?.threshold,
     };
     let e = evaluate(String::new(), &scores, &windows, test_idx, &threshold, None)
         .ok_or_else(|| Error::Data("tuning by roc-auc, f1 or accuracy needs labels".into()))?;
@@ -201,12 +146,11 @@ fn fold_score(
 }
 
 /// Runs the grid; rows come best first. `progress` hears each finished point.
-pub fn tune(cfg: &ExperimentConfig, device: &Device, progress: &mut dyn FnMut(&TuneRow)) -> Result<Vec<TuneRow>> {
+pub fn tune(cfg: &ValidExperimentConfig, device: &Device, progress: &mut dyn FnMut(&TuneRow)) -> Result<Vec<TuneRow>> {
     let tune = cfg.tune.as_ref().ok_or_else(|| Error::config("tune", "the configuration has no [tune] section"))?;
     let points = grid_points(cfg, tune)?;
     let raw = Dataset::load(&cfg.data.path, &cfg.data.spec)?;
-    let task = cfg.model.task();
-    let windows = cfg.window.windows(task, &raw)?;
+    let windows = cfg.window_plan().windows(&raw)?;
     let split = cfg.split.split(&raw, &windows)?;
     let mut pool: Vec<usize> = split.train.iter().chain(&split.val).copied().collect();
     pool.sort_unstable();

@@ -7,7 +7,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::simd::Simd;
+use crate::simd::{Kernel, Simd};
 
 /// Columns of a packed matrix are padded to a multiple of this.
 pub const PAD: usize = 16;
@@ -71,7 +71,7 @@ pub enum Init<'a> {
 /// If a slice is too short for the shapes given.
 #[inline(always)]
 pub fn gemm<S: Simd>(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>) {
-    S::gemm(m, a, lda, w, out, ldo, init, false)
+    S::run(Call { m, a, lda, w, out, ldo, init, reverse: false })
 }
 
 /// [`gemm`] reading `w` in the reverse order (last column block first, last
@@ -88,13 +88,34 @@ pub fn gemm_reversed<S: Simd>(
     ldo: usize,
     init: Init<'_>,
 ) {
-    S::gemm(m, a, lda, w, out, ldo, init, true)
+    S::run(Call { m, a, lda, w, out, ldo, init, reverse: true })
+}
+
+/// One call of the kernel, as [`Simd::run`] hands it to the instruction set's compiled copy.
+struct Call<'a, 'o> {
+    m: usize,
+    a: &'a [f32],
+    lda: usize,
+    w: &'a Matrix,
+    out: &'o mut [f32],
+    ldo: usize,
+    init: Init<'a>,
+    reverse: bool,
+}
+
+impl Kernel for Call<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self) {
+        gemm_body::<S>(self.m, self.a, self.lda, self.w, self.out, self.ldo, self.init, self.reverse)
+    }
 }
 
 /// The body of [`gemm`], inlined once into each instruction set's copy.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_body<S: Simd>(
+fn gemm_body<S: Simd>(
     m: usize,
     a: &[f32],
     lda: usize,

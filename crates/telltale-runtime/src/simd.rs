@@ -15,8 +15,6 @@
 
 use core::fmt;
 
-use crate::gemm::{Init, Matrix};
-
 /// An instruction set the kernels are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
@@ -169,9 +167,18 @@ pub trait Simd: Copy {
         let _ = n;
         Self::mul(p, Self::pow2(shifted))
     }
-    /// [`crate::gemm::gemm`] compiled for this instruction set (`reverse`: weights read last to first).
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool);
+    /// Runs `kernel` inside a function compiled for this instruction set, so
+    /// that it and every `#[inline(always)]` function it calls are vectorised
+    /// for it (the matrix kernel runs through this, one copy per instruction set).
+    fn run<K: Kernel>(kernel: K) -> K::Output;
+}
+
+/// Work generic over the instruction set, handed to [`Simd::run`].
+pub trait Kernel {
+    /// What the work gives back.
+    type Output;
+    /// Does the work on instruction set `S`.
+    fn run<S: Simd>(self) -> Self::Output;
 }
 
 /// Plain `f32`, one lane.
@@ -234,15 +241,15 @@ impl Simd for Scalar {
         a * b + c
     }
     #[inline(never)]
-    fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
-        crate::gemm::gemm_body::<Scalar>(m, a, lda, w, out, ldo, init, reverse)
+    fn run<K: Kernel>(kernel: K) -> K::Output {
+        kernel.run::<Scalar>()
     }
 }
 
 /// One x86-64 instruction set: its vector type, its intrinsics, and the
 /// features its functions are compiled with. Every intrinsic call is safe
 /// to make because the type is only used through [`isa_fn!`] (or its own
-/// `gemm`, compiled with `$feat`) on a CPU that [`Isa::detect`] found to have
+/// `run`, compiled with `$feat`) on a CPU that [`Isa::detect`] found to have
 /// the features.
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_simd {
@@ -342,13 +349,13 @@ macro_rules! x86_simd {
                 unsafe { $cast_f($shl23($add_i($sub_i($cast_i(shifted), $set1_i(0x4B40_0000)), $set1_i(127)))) }
             }
             #[inline]
-            fn gemm(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
+            fn run<K: Kernel>(kernel: K) -> K::Output {
                 #[target_feature(enable = $feat)]
-                fn imp(m: usize, a: &[f32], lda: usize, w: &Matrix, out: &mut [f32], ldo: usize, init: Init<'_>, reverse: bool) {
-                    crate::gemm::gemm_body::<$name>(m, a, lda, w, out, ldo, init, reverse)
+                fn imp<K: Kernel>(kernel: K) -> K::Output {
+                    kernel.run::<$name>()
                 }
                 // SAFETY: see the macro.
-                unsafe { imp(m, a, lda, w, out, ldo, init, reverse) }
+                unsafe { imp(kernel) }
             }
         }
     };
@@ -358,8 +365,7 @@ macro_rules! x86_simd {
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::Simd;
-    use crate::gemm::{Init, Matrix};
+    use super::{Kernel, Simd};
 
     x86_simd! {
         /// SSE2 (every x86-64 CPU), 4 lanes, no fused multiply-add.
@@ -399,8 +405,7 @@ pub use x86::{Avx2, Avx512, Sse2};
 mod arm {
     use core::arch::aarch64::*;
 
-    use super::Simd;
-    use crate::gemm::{Init, Matrix};
+    use super::{Kernel, Simd};
 
     /// NEON, 4 lanes with fused multiply-add.
     #[derive(Debug, Clone, Copy)]
@@ -475,17 +480,8 @@ mod arm {
             unsafe { vfmaq_f32(c, a, b) }
         }
         #[inline(never)]
-        fn gemm(
-            m: usize,
-            a: &[f32],
-            lda: usize,
-            w: &Matrix,
-            out: &mut [f32],
-            ldo: usize,
-            init: Init<'_>,
-            reverse: bool,
-        ) {
-            crate::gemm::gemm_body::<Neon>(m, a, lda, w, out, ldo, init, reverse)
+        fn run<K: Kernel>(kernel: K) -> K::Output {
+            kernel.run::<Neon>()
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::online::{Online, Trailing};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GaussianConfig {
-    /// Readings in the trailing window.
+    /// Readings in the trailing window (at least 2: a deviation needs two).
     pub window: usize,
 }
 
@@ -26,9 +26,9 @@ pub struct Gaussian {
 }
 
 impl Gaussian {
-    /// A fresh detector.
+    /// A fresh detector (`cfg` checked by [`crate::online::OnlineSpec::validate`]).
     pub fn new(cfg: GaussianConfig) -> Gaussian {
-        Gaussian { past: Trailing::new(cfg.window.max(2)) }
+        Gaussian { past: Trailing::new(cfg.window) }
     }
 }
 

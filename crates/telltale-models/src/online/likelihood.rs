@@ -6,18 +6,35 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::online::Trailing;
 
 /// Likelihood settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LikelihoodConfig {
-    /// Raw scores averaged into the short-term mean.
+    /// Raw scores averaged into the short-term mean (at least 1).
     pub short: usize,
-    /// Short-term means kept to estimate their distribution.
+    /// Short-term means kept to estimate their distribution (at least 2).
     pub long: usize,
-    /// Readings before the first likelihood (0 until then).
+    /// Readings before the first likelihood (0 until then; at least 2, a deviation needs two).
     pub min_history: usize,
+}
+
+impl LikelihoodConfig {
+    /// Checks the settings; errors name the field (`likelihood.…`).
+    pub fn validate(&self) -> Result<()> {
+        for (field, value, least) in [
+            ("likelihood.short", self.short, 1),
+            ("likelihood.long", self.long, 2),
+            ("likelihood.min_history", self.min_history, 2),
+        ] {
+            if value < least {
+                return Err(Error::config(field, format!("must be at least {least}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for LikelihoodConfig {
@@ -35,10 +52,10 @@ pub struct Likelihood {
 }
 
 impl Likelihood {
-    /// A fresh estimator.
+    /// A fresh estimator (`cfg` checked by [`LikelihoodConfig::validate`]).
     pub fn new(cfg: LikelihoodConfig) -> Likelihood {
-        let recent = Trailing::new(cfg.short.max(1));
-        let history = Trailing::new(cfg.long.max(2));
+        let recent = Trailing::new(cfg.short);
+        let history = Trailing::new(cfg.long);
         Likelihood { cfg, recent, history }
     }
 
@@ -48,7 +65,7 @@ impl Likelihood {
     pub fn update(&mut self, raw: f64) -> f64 {
         self.recent.push(raw);
         let mean = self.recent.mean();
-        let out = if self.history.len() >= self.cfg.min_history.max(2) {
+        let out = if self.history.len() >= self.cfg.min_history {
             // A floor on the deviation keeps a flat history from making every
             // small change infinitely unlikely.
             let std = self.history.std().max(1e-3 * self.history.mean().abs()).max(1e-9);
@@ -94,6 +111,16 @@ mod tests {
         assert!((10f64.powf(log10_upper_tail(1.96)) / 0.024_997_9 - 1.0).abs() < 1e-5);
         assert!((log10_upper_tail(10.0) - 7.619_853e-24_f64.log10()).abs() < 1e-5);
         assert!((10f64.powf(log10_upper_tail(-1.0)) - 0.841_344_7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn settings_too_small_are_refused_by_name() {
+        let ok = LikelihoodConfig::default();
+        assert!(ok.validate().is_ok());
+        let msg = |c: LikelihoodConfig| c.validate().expect_err("refused").to_string();
+        assert_eq!(msg(LikelihoodConfig { short: 0, ..ok.clone() }), "likelihood.short: must be at least 1");
+        assert_eq!(msg(LikelihoodConfig { long: 1, ..ok.clone() }), "likelihood.long: must be at least 2");
+        assert_eq!(msg(LikelihoodConfig { min_history: 1, ..ok }), "likelihood.min_history: must be at least 2");
     }
 
     #[test]

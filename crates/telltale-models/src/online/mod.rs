@@ -69,7 +69,10 @@ impl OnlineSpec {
         };
         match self {
             OnlineSpec::Persist(c) => positive("persist.window", c.window),
-            OnlineSpec::Gaussian(c) => positive("gaussian.window", c.window),
+            OnlineSpec::Gaussian(c) if c.window < 2 => {
+                Err(Error::config("gaussian.window", "must be at least 2 (a deviation needs two readings)"))
+            }
+            OnlineSpec::Gaussian(_) => Ok(()),
             OnlineSpec::Forecast(c) => {
                 positive("forecast.lags", c.lags)?;
                 if !(0.9..=1.0).contains(&c.forgetting) {
@@ -140,6 +143,18 @@ pub struct StreamScorer {
 }
 
 impl StreamScorer {
+    /// Checks the detector, the likelihood and the quiet period; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        self.detector.validate()?;
+        if let Some(l) = &self.likelihood {
+            l.validate()?;
+        }
+        if !(self.quiet >= 0.0 && self.quiet.is_finite()) {
+            return Err(Error::config("quiet", format!("{} is not a share of at least 0", self.quiet)));
+        }
+        Ok(())
+    }
+
     /// Scores a series in time order, readings `step_s` seconds apart; the
     /// first `warmup` readings are the detector's warm-up. Scores are in `[0, 1]`.
     pub fn score(&self, values: &[f64], warmup: usize, step_s: f64) -> Vec<f64> {
@@ -211,5 +226,34 @@ impl Trailing {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &f64> {
         self.values.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scorer(text: &str) -> StreamScorer {
+        toml::from_str(text).expect("scorer")
+    }
+
+    #[test]
+    fn a_gaussian_window_of_one_is_refused_not_widened() {
+        let ok = scorer("quiet = 0.1\ndetector = { kind = \"gaussian\", window = 2 }");
+        assert!(ok.validate().is_ok());
+        let one = scorer("quiet = 0.1\ndetector = { kind = \"gaussian\", window = 1 }");
+        let err = one.validate().expect_err("refused").to_string();
+        assert!(err.starts_with("gaussian.window: must be at least 2"), "{err}");
+    }
+
+    #[test]
+    fn the_scorer_checks_its_likelihood_and_quiet_period() {
+        let base = "detector = { kind = \"persist\", window = 5, agg = \"median\" }";
+        let ok = scorer(&format!("quiet = 0.1\nlikelihood = {{ short = 1, long = 8640, min_history = 100 }}\n{base}"));
+        assert!(ok.validate().is_ok());
+        let short = scorer(&format!("quiet = 0.1\nlikelihood = {{ short = 0 }}\n{base}"));
+        assert_eq!(short.validate().expect_err("refused").to_string(), "likelihood.short: must be at least 1");
+        let quiet = scorer(&format!("quiet = -0.5\n{base}"));
+        assert_eq!(quiet.validate().expect_err("refused").to_string(), "quiet: -0.5 is not a share of at least 0");
     }
 }

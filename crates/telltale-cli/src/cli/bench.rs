@@ -1,0 +1,193 @@
+//! Flags of the benchmarks: `bench train|latency|stream|nab|skab` and `nab-score`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::device::DeviceArg;
+
+/// `telltale bench ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Training speed: seconds per epoch of seed 000's CNN-LSTM on the accelerometer data.
+    Train(BenchTrainArgs),
+    /// Inference latency of a trained model through telltale-runtime, one window and batched.
+    Latency(BenchLatencyArgs),
+    /// Live detection throughput and latency through real brokers, against the broker alone in the same run.
+    Stream(BenchStreamArgs),
+    /// The Numenta Anomaly Benchmark: streaming detectors on a NAB-layout corpus, NAB's scorer, beside its scoreboard.
+    Nab(BenchNabArgs),
+    /// The Skoltech Anomaly Benchmark's protocol on every labelled SKAB-format file of a folder, beside its leaderboard.
+    Skab(BenchSkabArgs),
+}
+
+/// `telltale bench nab`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchNabArgs {
+    /// The corpus: `data/<category>/<file>.csv` and `labels/combined_windows.json` (default: $TELLTALE_DATA/NAB).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+
+    /// The detectors, a TOML file laid out like `examples/nab-detectors.toml` (default: that roster, built in).
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+
+    /// Only these detectors (names as the table prints them, comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub detectors: Vec<String>,
+
+    /// Also write every detector's NAB result files here (`<detector>/<category>/<detector>_<file>.csv`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`) for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench skab`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchSkabArgs {
+    /// Folder of SKAB-format files, searched recursively (default: $TELLTALE_DATA/SKAB/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Only these detectors (comma-separated names; default: every zoo preset and baseline that fits SKAB).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`) for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Device for the networks.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale nab-score`.
+#[derive(Debug, Args)]
+pub(crate) struct NabScoreArgs {
+    /// NAB result files: one detector's folder (`<category>/<detector>_<file>.csv`) or a folder of such folders.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+
+    /// The windows file (NAB's `labels/combined_windows.json`); only the series it lists are scored.
+    #[arg(long, value_name = "FILE")]
+    pub windows: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench stream`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchStreamArgs {
+    /// The model: a trained model directory or an exported model file.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub model: String,
+
+    /// CSV whose rows every device replays (default: the bundled accelerometer data).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Devices publishing.
+    #[arg(long, default_value_t = 100)]
+    pub devices: usize,
+
+    /// Readings each device publishes.
+    #[arg(long, default_value_t = 3000)]
+    pub readings: usize,
+
+    /// Readings per message.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+
+    /// Readings per second offered, all devices together (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 100_000.0)]
+    pub rate: f64,
+
+    /// Brokers to run through, comma-separated: embedded, mosquitto (Debian's package).
+    #[arg(long, value_delimiter = ',', default_value = "embedded,mosquitto")]
+    pub brokers: Vec<String>,
+
+    /// Store anomalies only, not every reading (serve stores every reading by default).
+    #[arg(long)]
+    pub no_store_readings: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench latency`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchLatencyArgs {
+    /// A trained model directory (its test windows are scored).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Timed one-window calls.
+    #[arg(long, default_value_t = 5000)]
+    pub calls: usize,
+
+    /// Timed passes over the test windows on every core.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: usize,
+
+    /// Also export with int8 weights and report its size and test accuracy beside the f32 model's.
+    #[arg(long)]
+    pub int8: bool,
+
+    /// Windows per runtime call in batched mode.
+    #[arg(long, default_value_t = 32)]
+    pub tile: usize,
+
+    /// Threads in batched mode (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+
+    /// A peer to run in the same invocation; every `NAME_batch1_us`, `NAME_batched_us_per_window` and
+    /// `NAME_bytes` it prints is reported with telltale's ratio (keras_cnn_lstm.py prints TFLite's,
+    /// torch_cnn_lstm.py ONNX Runtime's). Repeatable.
+    #[arg(long, value_name = "COMMAND")]
+    pub reference: Vec<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench train`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchTrainArgs {
+    /// Experiment to time (default: seed 000's protocol on the accelerometer data).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+
+    /// Epochs to time (early stopping off).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+
+    /// A peer to run in the same invocation: a command printing `median_epoch_s SECONDS`
+    /// (../shared/reference/keras_cnn_lstm.py and torch_cnn_lstm.py do). Repeatable.
+    #[arg(long, value_name = "COMMAND")]
+    pub reference: Vec<String>,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

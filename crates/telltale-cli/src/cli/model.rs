@@ -1,0 +1,138 @@
+//! Flags of the model commands: `train`, `evaluate`, `detect`, `tune`, `export`, `report`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::device::DeviceArg;
+
+/// `telltale train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The experiment configuration.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+
+    /// Model directory to write (default: runs/<name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A trained model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// The file to write (default: DIR/model.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Store weight matrices as int8 with one scale per column (about a quarter of the size).
+    #[arg(long)]
+    pub int8: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale tune`.
+#[derive(Debug, Args)]
+pub(crate) struct TuneArgs {
+    /// The experiment configuration, with a [tune] section.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A run's folder (a model directory, or what `--report` of evaluate/bench wrote), or a folder of them.
+    #[arg(value_name = "RUN_DIR")]
+    pub dir: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale evaluate`.
+#[derive(Debug, Args)]
+pub(crate) struct EvaluateArgs {
+    /// The model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Data file (default: the file the model was trained on).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Score only this part of the model's own split (recomputed from its seed).
+    #[arg(long, value_enum)]
+    pub split: Option<PartArg>,
+
+    /// Write the run record (run.json, scores.csv) here for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A part of a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PartArg {
+    /// Training windows.
+    Train,
+    /// Validation windows.
+    Val,
+    /// Test windows.
+    Test,
+}
+
+/// `telltale detect`.
+#[derive(Debug, Args)]
+pub(crate) struct DetectArgs {
+    /// The model directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Data file to scan.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+
+    /// Write every window's row to this CSV (default: only flagged windows to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
