@@ -62,6 +62,31 @@ cargo fmt --all -- --check
 log "clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "dependencies: licences, advisories, duplicate versions, sources (cargo-deny, deny.toml)"
+scripts/deny.sh
+
+log "docs (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+# The declared MSRV (rust-version in Cargo.toml): the build above is at it when the toolchain is that release;
+# otherwise the workspace is checked once more with that release (rustup installs it when missing).
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+log "MSRV ${msrv}"
+if rustc --version | grep -q "^rustc ${msrv}[. ]"; then
+    echo "rustc is $(rustc --version | cut -d' ' -f2): the checks above ran at the declared MSRV"
+elif command -v rustup >/dev/null 2>&1; then
+    rustup toolchain list | grep -q "^${msrv}" || rustup toolchain install "${msrv}" --profile minimal
+    cargo "+${msrv}" check --workspace --all-targets --locked
+else
+    echo "no rustup to install Rust ${msrv} with; MSRV not checked" >&2
+    exit 1
+fi
+
+# The GPU backends compile (no GPU is needed to check them; CI has none). One check with both features reaches
+# every `cfg` arm the default build does not: each `cfg(feature = ...)` and `cfg(any(cuda, wgpu))` is on in it.
+log "features: telltale-cli (and telltale-models) with cuda and wgpu"
+cargo check -p telltale-cli --features cuda,wgpu --locked --quiet
+
 log "tests"
 cargo test --workspace --locked --no-fail-fast
 

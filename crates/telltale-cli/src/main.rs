@@ -5,6 +5,8 @@
 //! configuration, 3 bad input data (unreadable or malformed files).
 
 mod bench;
+// The flags' doc comments are clap's help text (`[tune]`, `runs/<name>`), not rustdoc links or HTML.
+#[allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 mod cli;
 mod demo;
 mod demo_stream;

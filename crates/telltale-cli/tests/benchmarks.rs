@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use telltale_testing::{Noise, Scratch, Series, assert_all_close};
 
 fn telltale(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
@@ -15,34 +16,6 @@ fn telltale(args: &[&str]) -> Output {
 fn json(o: &Output) -> Value {
     assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("telltale-bench-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = self.0.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(&path, text).expect("write");
-        path
-    }
-
-    fn path(&self, rel: &str) -> String {
-        self.0.join(rel).to_str().expect("utf-8").to_owned()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `2014-01-01` plus `i` five-minute steps.
@@ -58,9 +31,9 @@ fn nab_corpus(s: &Scratch) -> PathBuf {
     let mut json = String::from("{\n");
     for (k, (a, b)) in windows.iter().enumerate() {
         let mut csv = String::from("timestamp,value\n");
-        for i in 0..1000 {
-            let wave = (i as f64 * 0.3).sin();
-            let v = if k == 1 && (320..340).contains(&i) { 25.0 } else { 10.0 + wave };
+        let wave = Series::level(1000, 10.0).sine(1.0, 0.3);
+        let series = if k == 1 { wave.set(320..340, 25.0) } else { wave };
+        for (i, v) in series.values().iter().enumerate() {
             writeln!(csv, "{},{v}", stamp(i)).expect("fmt");
         }
         s.write(&format!("nab/data/cat/s{k}.csv"), &csv);
@@ -69,7 +42,7 @@ fn nab_corpus(s: &Scratch) -> PathBuf {
     }
     json.push_str("\n}\n");
     s.write("nab/labels/combined_windows.json", &json);
-    s.0.join("nab")
+    s.dir().join("nab")
 }
 
 /// Result files for detector `name`: `score(series, row)`.
@@ -90,7 +63,7 @@ fn scores(j: &Value, name: &str) -> [f64; 3] {
 
 #[test]
 fn nab_score_is_exact_on_hand_made_detectors() {
-    let s = Scratch::new("nabscore");
+    let s = Scratch::new("bench-nabscore");
     let corpus = nab_corpus(&s);
     let windows = corpus.join("labels/combined_windows.json");
     let w = windows.to_str().expect("utf-8");
@@ -102,10 +75,7 @@ fn nab_score_is_exact_on_hand_made_detectors() {
     results(&s, "half", |k, i| f64::from(u8::from((k == 0 && i == 650) || (k == 1 && i == 200))));
     let j = json(&telltale(&["nab-score", "--results", &s.path("results"), "--windows", w, "--json"]));
     for (name, want) in [("perfect", [100.0; 3]), ("null", [0.0; 3])] {
-        let got = scores(&j, name);
-        for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() < 1e-9, "{name}: {got:?}");
-        }
+        assert_all_close(&scores(&j, name), &want, 1e-9);
     }
     // NAB's rules by hand: σ(y) = 2/(1+e^{5y}) − 1, y = −(699 − 650 + 1)/100.
     let sig = |y: f64| 2.0 / (1.0 + (5.0 * y).exp()) - 1.0;
@@ -120,7 +90,7 @@ fn nab_score_is_exact_on_hand_made_detectors() {
     // One detector's folder works too, and a missing series is named.
     let one = json(&telltale(&["nab-score", "--results", &s.path("results/half"), "--windows", w, "--json"]));
     assert_eq!(scores(&one, "half"), half);
-    std::fs::remove_file(s.0.join("results/null/cat/null_s1.csv")).expect("rm");
+    std::fs::remove_file(s.dir().join("results/null/cat/null_s1.csv")).expect("rm");
     let o = telltale(&["nab-score", "--results", &s.path("results/null"), "--windows", w]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no result file for 'cat/s1.csv'"));
@@ -128,7 +98,7 @@ fn nab_score_is_exact_on_hand_made_detectors() {
 
 #[test]
 fn bench_nab_round_trips_through_its_result_files() {
-    let s = Scratch::new("benchnab");
+    let s = Scratch::new("bench-benchnab");
     let corpus = nab_corpus(&s);
     let out = s.path("out");
     let c = corpus.to_str().expect("utf-8");
@@ -154,11 +124,8 @@ fn bench_nab_round_trips_through_its_result_files() {
     // NAB-format result files, scored again by nab-score: the same figures.
     let w = corpus.join("labels/combined_windows.json");
     let again = json(&telltale(&["nab-score", "--results", &out, "--windows", w.to_str().expect("utf-8"), "--json"]));
-    let a = scores(&again, "persist");
-    for (k, key) in ["standard", "reward_low_fp", "reward_low_fn"].iter().enumerate() {
-        let b = j[key].as_f64().expect(key);
-        assert!((a[k] - b).abs() < 1e-6, "{key}: {} vs {b}", a[k]);
-    }
+    let profiles = ["standard", "reward_low_fp", "reward_low_fn"];
+    assert_all_close(&scores(&again, "persist"), &profiles.map(|key| j[key].as_f64().expect(key)), 1e-6);
     // The run record labels the rows inside NAB's windows and flags at the standard threshold.
     let record = std::fs::read_to_string(format!("{report}/persist/scores.csv")).expect("scores.csv");
     let rows: Vec<Vec<&str>> = record.lines().skip(1).map(|l| l.split(',').collect()).collect();
@@ -179,7 +146,7 @@ fn bench_nab_round_trips_through_its_result_files() {
 
 #[test]
 fn bench_nab_reads_a_roster_file_and_names_its_mistakes() {
-    let s = Scratch::new("nabroster");
+    let s = Scratch::new("bench-nabroster");
     let corpus = nab_corpus(&s);
     let c = corpus.to_str().expect("utf-8");
     s.write(
@@ -203,11 +170,8 @@ fn bench_nab_reads_a_roster_file_and_names_its_mistakes() {
 /// A SKAB-format file: 1000 rows of 3 sensors at 1 Hz, the anomaly (a flow
 /// drop with a pressure rise) on rows `a..b`, changepoints at its ends.
 fn skab_file(s: &Scratch, rel: &str, a: usize, b: usize, seed: u64) {
-    let mut x = seed;
-    let mut noise = move || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
+    let mut noise = Noise::new(seed);
+    let mut noise = move || noise.centred();
     let mut csv = String::from("datetime;Flow;Pressure;Current;anomaly;changepoint\n");
     for i in 0..1000 {
         let on = (a..b).contains(&i);
@@ -223,7 +187,7 @@ fn skab_file(s: &Scratch, rel: &str, a: usize, b: usize, seed: u64) {
 
 #[test]
 fn bench_skab_runs_the_protocol_on_any_skab_folder() {
-    let s = Scratch::new("benchskab");
+    let s = Scratch::new("bench-benchskab");
     skab_file(&s, "skab/valveX/0.csv", 600, 800, 1);
     skab_file(&s, "skab/valveX/1.csv", 500, 750, 2);
     s.write("skab/anomaly-free/free.csv", "datetime;Flow\n2020-03-09 10:00:00;1.0\n");
@@ -271,7 +235,7 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
 
 #[test]
 fn nab_corpus_layout_errors_name_the_file() {
-    let s = Scratch::new("nablayout");
+    let s = Scratch::new("bench-nablayout");
     let corpus = nab_corpus(&s);
     std::fs::remove_file(corpus.join("data/cat/s1.csv")).expect("rm");
     let o = telltale(&["bench", "nab", "--corpus", corpus.to_str().expect("utf-8")]);

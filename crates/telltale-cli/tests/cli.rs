@@ -1,10 +1,11 @@
 //! The `telltale` binary end to end: the figures later issues rely on, the
 //! bad-input errors and the exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use telltale_testing::{Scratch, assert_all_close};
 
 fn telltale(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
@@ -26,29 +27,6 @@ fn stderr(o: &Output) -> String {
 fn json(o: &Output) -> Value {
     assert!(o.status.success(), "failed: {}", stderr(o));
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
-}
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("telltale-cli-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn file(&self, name: &str, content: &[u8]) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).expect("write");
-        path.to_str().expect("utf-8").to_owned()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `telltale metrics --json` on `csv` with columns `label` and `score`, plus `extra` flags.
@@ -130,12 +108,12 @@ fn inspect_windows_within_groups() {
 
 #[test]
 fn inspect_timestamps_and_interval_labels() {
-    let s = Scratch::new("nab");
-    let csv = s.file(
+    let s = Scratch::new("cli-nab");
+    let csv = s.write(
         "series.csv",
         b"timestamp,value\n2014-07-01 00:00:00,1\n2014-07-01 00:30:00,2\n2014-07-01 01:00:00,3\n2014-07-01 01:00:00,4\n2014-07-01 02:00:00,5\n",
     );
-    let windows = s.file(
+    let windows = s.write(
         "windows.json",
         br#"{"real/series.csv": [["2014-07-01 00:30:00.000000", "2014-07-01 01:00:00.000000"]]}"#,
     );
@@ -149,8 +127,8 @@ fn inspect_timestamps_and_interval_labels() {
 
 #[test]
 fn inspect_reports_cleaning() {
-    let s = Scratch::new("clean");
-    let csv = s.file("gaps.csv", b"a;b\n1;2\nNA;3\n4;\n5;6\n");
+    let s = Scratch::new("cli-clean");
+    let csv = s.write("gaps.csv", b"a;b\n1;2\nNA;3\n4;\n5;6\n");
     let j = json(&telltale(&["inspect", &csv, "--missing", "ffill", "--json"]));
     assert_eq!(j["separator"], ";");
     assert_eq!(j["cleaning"]["cells_filled"], 2);
@@ -169,10 +147,9 @@ fn metrics_agree_with_sklearn_on_keras_scores() {
     )
     .expect("json");
     let j = metrics_json(&data("examples/keras-cnn-lstm-test-scores.csv"), &[]);
-    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
-        let (got, want) = (j[key].as_f64().expect(key), expected[key].as_f64().expect(key));
-        assert!((got - want).abs() < 1e-12, "{key}: {got} vs scikit-learn {want}");
-    }
+    let keys = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"];
+    // In `keys`' order, against scikit-learn's.
+    assert_all_close(&keys.map(|k| j[k].as_f64().expect(k)), &keys.map(|k| expected[k].as_f64().expect(k)), 1e-12);
     let total: u64 = ["tp", "fp", "tn", "fn"].iter().map(|k| j[k].as_u64().expect(k)).sum();
     assert_eq!(total, 765);
     assert_eq!(j["threshold"], 0.5);
@@ -180,8 +157,8 @@ fn metrics_agree_with_sklearn_on_keras_scores() {
 
 #[test]
 fn metrics_threshold_events_and_one_class() {
-    let s = Scratch::new("metrics");
-    let csv = s.file("scores.csv", b"label,score\n0,0.1\n1,0.9\n1,0.4\n0,0.2\n0,0.7\n1,0.8\n");
+    let s = Scratch::new("cli-metrics");
+    let csv = s.write("scores.csv", b"label,score\n0,0.1\n1,0.9\n1,0.4\n0,0.2\n0,0.7\n1,0.8\n");
     let j = metrics_json(&csv, &["--threshold", "0.4"]);
     assert_eq!(
         (j["tp"].as_u64(), j["fp"].as_u64(), j["tn"].as_u64(), j["fn"].as_u64()),
@@ -190,7 +167,7 @@ fn metrics_threshold_events_and_one_class() {
     assert_eq!(j["events"]["events"], 2);
     assert_eq!(j["events"]["detected"], 2);
     assert_eq!(j["events"]["false_runs"], 0);
-    let one = s.file("one.csv", b"label,score\n1,0.3\n1,0.8\n");
+    let one = s.write("one.csv", b"label,score\n1,0.3\n1,0.8\n");
     let j = metrics_json(&one, &[]);
     assert!(j["roc_auc"].is_null());
     assert!(j["notes"][0].as_str().expect("note").contains("only one class"));
@@ -200,33 +177,33 @@ fn metrics_threshold_events_and_one_class() {
 
 #[test]
 fn bad_input_names_file_line_and_column() {
-    let s = Scratch::new("bad");
-    let nonnum = s.file("nonnum.csv", b"a,b\n1,2\n3,abc\n");
+    let s = Scratch::new("cli-bad");
+    let nonnum = s.write("nonnum.csv", b"a,b\n1,2\n3,abc\n");
     fails(&["inspect", &nonnum, "--features", "a,b"], 3, "nonnum.csv, line 3, column 'b': 'abc' is not a number");
-    fails(&["inspect", &s.file("empty.csv", b"")], 3, "empty.csv: the file is empty");
+    fails(&["inspect", &s.write("empty.csv", b"")], 3, "empty.csv: the file is empty");
     fails(
-        &["inspect", &s.file("ragged.csv", b"a,b\n1,2\n3\n")],
+        &["inspect", &s.write("ragged.csv", b"a,b\n1,2\n3\n")],
         3,
         "ragged.csv, line 3: 1 fields, but the header has 2",
     );
-    let gap = s.file("gap.csv", b"a,b\n1,2\n,4\n");
+    let gap = s.write("gap.csv", b"a,b\n1,2\n,4\n");
     fails(&["inspect", &gap], 3, "gap.csv, line 3, column 'a': missing value (the missing-value policy is 'error'");
-    fails(&["inspect", &s.file("bytes.csv", b"a,b\n1,\xff\xfe\n")], 3, "bytes.csv, line 2: malformed CSV");
+    fails(&["inspect", &s.write("bytes.csv", b"a,b\n1,\xff\xfe\n")], 3, "bytes.csv, line 2: malformed CSV");
     fails(
-        &["inspect", &s.file("ts.csv", b"timestamp,v\n2020-01-01 00:00:00,1\nsoon,2\n")],
+        &["inspect", &s.write("ts.csv", b"timestamp,v\n2020-01-01 00:00:00,1\nsoon,2\n")],
         3,
         "ts.csv, line 3, column 'timestamp': cannot read 'soon' as a timestamp",
     );
     fails(&["inspect", &nonnum, "--features", "c"], 3, "nonnum.csv: no column named 'c' (columns: a, b)");
-    fails(&["inspect", &s.0.join("absent.csv").to_string_lossy()], 3, "absent.csv: No such file or directory");
-    fails(&["inspect", &s.file("headonly.csv", b"a,b\n")], 3, "headonly.csv: no data rows");
-    let labels = s.file("labels.csv", b"label,score\n0,0.1\n2,0.5\n");
+    fails(&["inspect", &s.path("absent.csv")], 3, "absent.csv: No such file or directory");
+    fails(&["inspect", &s.write("headonly.csv", b"a,b\n")], 3, "headonly.csv: no data rows");
+    let labels = s.write("labels.csv", b"label,score\n0,0.1\n2,0.5\n");
     fails(
         &["metrics", "--input", &labels, "--label-col", "label", "--score-col", "score"],
         3,
         "labels.csv, line 3, column 'label': '2' is not a label",
     );
-    let scores = s.file("scores.csv", b"label,score\n0,0.1\n1,\n");
+    let scores = s.write("scores.csv", b"label,score\n0,0.1\n1,\n");
     fails(
         &["metrics", "--input", &scores, "--label-col", "label", "--score-col", "score"],
         3,
@@ -236,8 +213,8 @@ fn bad_input_names_file_line_and_column() {
 
 #[test]
 fn bad_arguments_exit_2() {
-    let s = Scratch::new("args");
-    let csv = s.file("ok.csv", b"a,b\n1,2\n3,4\n");
+    let s = Scratch::new("cli-args");
+    let csv = s.write("ok.csv", b"a,b\n1,2\n3,4\n");
     fails(&["inspect", &csv, "--label", "a =="], 2, "label rule 'a ==': the rule ends too early (at character 5)");
     fails(&["inspect", &csv, "--window", "0", "--step", "1"], 2, "invalid window size: must be at least 1");
     fails(&["inspect", &csv, "--window", "3"], 2, "--step");

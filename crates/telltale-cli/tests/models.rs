@@ -1,10 +1,11 @@
 //! `telltale train`, `evaluate`, `detect` and `tune` end to end on a slice of
 //! the bundled data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use telltale_testing::{Scratch, free_port, http, http_get};
 
 fn telltale(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telltale")).args(args).output().expect("telltale runs")
@@ -19,51 +20,29 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("telltale-models-cli-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch");
-        Scratch(dir)
+/// Fan speeds 70 % and 90 % of the bundled accelerometer data in `s`, and a config training on it (plus `extra`).
+fn experiment(s: &Scratch, extra: &str) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv");
+    let text = std::fs::read_to_string(src).expect("bundled data");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().expect("header"));
+    for line in lines.filter(|l| matches!(l.split(',').nth(1), Some("70" | "90"))) {
+        out.push_str(line);
+        out.push('\n');
     }
-
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_str().expect("utf-8").to_owned()
-    }
-
-    /// Fan speeds 70 % and 90 % of the bundled accelerometer data, and a config training on it.
-    fn experiment(&self, extra: &str) -> String {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/accelerometer.csv");
-        let text = std::fs::read_to_string(src).expect("bundled data");
-        let mut lines = text.lines();
-        let mut out = format!("{}\n", lines.next().expect("header"));
-        for line in lines.filter(|l| matches!(l.split(',').nth(1), Some("70" | "90"))) {
-            out.push_str(line);
-            out.push('\n');
-        }
-        std::fs::write(self.0.join("acc.csv"), out).expect("write");
-        let config = format!(
-            "seed = 1\n[data]\npath = \"acc.csv\"\nfeatures = [\"x\", \"y\", \"z\"]\nlabel = \"wconfid != 1\"\nfactors = [\"pctid\"]\n\
-             [window]\nsize = 60\nstep = 30\n[split]\nkind = \"stratified\"\ntrain = 0.6\nval = 0.2\ntest = 0.2\nseed = 3\n\
-             [model]\npreset = \"cnn-lstm\"\nlstm_units = [16]\n[train]\nepochs = 3\npatience = 0\n[evaluate]\nby_group = \"pctid\"\n{extra}"
-        );
-        let path = self.path("exp.toml");
-        std::fs::write(&path, config).expect("write");
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    s.write("acc.csv", out);
+    let config = format!(
+        "seed = 1\n[data]\npath = \"acc.csv\"\nfeatures = [\"x\", \"y\", \"z\"]\nlabel = \"wconfid != 1\"\nfactors = [\"pctid\"]\n\
+         [window]\nsize = 60\nstep = 30\n[split]\nkind = \"stratified\"\ntrain = 0.6\nval = 0.2\ntest = 0.2\nseed = 3\n\
+         [model]\npreset = \"cnn-lstm\"\nlstm_units = [16]\n[train]\nepochs = 3\npatience = 0\n[evaluate]\nby_group = \"pctid\"\n{extra}"
+    );
+    s.write("exp.toml", config)
 }
 
 #[test]
 fn train_evaluate_detect_round_trip() {
-    let s = Scratch::new("round");
-    let config = s.experiment("");
+    let s = Scratch::new("models-cli-round");
+    let config = experiment(&s, "");
     let model = s.path("model");
     let j = ok_json(&telltale(&["train", "--config", &config, "--out", &model, "--json"]));
     // Conv 3×3→64 (+ bias), LSTM 64→16 (input, recurrent kernels and one bias), dense 16→1.
@@ -123,9 +102,11 @@ fn train_evaluate_detect_round_trip() {
 
 #[test]
 fn tune_ranks_the_grid() {
-    let s = Scratch::new("tune");
-    let config =
-        s.experiment("[tune]\nfolds = 2\nmetric = \"roc-auc\"\n[tune.grid]\n\"train.learning_rate\" = [0.001, 0.01]\n");
+    let s = Scratch::new("models-cli-tune");
+    let config = experiment(
+        &s,
+        "[tune]\nfolds = 2\nmetric = \"roc-auc\"\n[tune.grid]\n\"train.learning_rate\" = [0.001, 0.01]\n",
+    );
     let j = ok_json(&telltale(&["tune", "--config", &config, "--json"]));
     let rows = j["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 2);
@@ -142,8 +123,8 @@ fn fails(args: &[&str], code: i32, needle: &str) {
 
 #[test]
 fn bad_configs_fail_before_any_work() {
-    let s = Scratch::new("bad");
-    s.experiment("");
+    let s = Scratch::new("models-cli-bad");
+    experiment(&s, "");
     let write = |name: &str, text: String| {
         let p = s.path(name);
         std::fs::write(&p, text).expect("write");
@@ -163,8 +144,8 @@ fn bad_configs_fail_before_any_work() {
 
 #[test]
 fn foreign_and_newer_model_directories_are_refused() {
-    let s = Scratch::new("artifact");
-    let config = s.experiment("");
+    let s = Scratch::new("models-cli-artifact");
+    let config = experiment(&s, "");
     let model = s.path("model");
     ok_json(&telltale(&["train", "--config", &config, "--out", &model, "--json"]));
     fails(&["evaluate", "--model", &s.path("nowhere")], 3, "not a telltale model directory");
@@ -176,28 +157,12 @@ fn foreign_and_newer_model_directories_are_refused() {
     fails(&["evaluate", "--model", &model], 3, "not a telltale model manifest");
 }
 
-/// A free port on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// `GET path` from 127.0.0.1:`port` (HTTP/1.0, so the server closes): the body, or `None` if nothing answers.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
-}
-
 #[test]
 fn serve_scores_a_simulated_fleet_and_stops_cleanly() {
     use std::time::{Duration, Instant};
-    let s = Scratch::new("serve");
+    let s = Scratch::new("models-cli-serve");
     let model = s.path("model");
-    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    ok_json(&telltale(&["train", "--config", &experiment(&s, ""), "--out", &model, "--json"]));
     let file = s.path("model.safetensors");
     ok_json(&telltale(&["export", "--model", &model, "--out", &file, "--json"]));
 
@@ -294,7 +259,7 @@ fn serve_scores_a_simulated_fleet_and_stops_cleanly() {
 
 #[test]
 fn config_print_shows_file_environment_and_flags_in_order() {
-    let s = Scratch::new("config");
+    let s = Scratch::new("models-cli-config");
     let file = s.path("serve.toml");
     std::fs::write(&file, "db = \"sqlite://from-file.db\"\nhttp = \"127.0.0.1:9000\"\n[alerts]\ncooldown_s = 30.0\n")
         .expect("write");
@@ -319,9 +284,9 @@ fn config_print_shows_file_environment_and_flags_in_order() {
 
 #[test]
 fn bench_stream_measures_the_service_against_the_broker_alone() {
-    let s = Scratch::new("bench-stream");
+    let s = Scratch::new("models-cli-bench-stream");
     let model = s.path("model");
-    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    ok_json(&telltale(&["train", "--config", &experiment(&s, ""), "--out", &model, "--json"]));
     let j = ok_json(&telltale(&[
         "bench",
         "stream",
@@ -354,20 +319,6 @@ fn bench_stream_measures_the_service_against_the_broker_alone() {
     assert_eq!(j["ratios"].as_array().expect("ratios").len(), 2);
 }
 
-/// `method path` to 127.0.0.1:`port` with an optional bearer token: (status, body), or `None` if nothing answers.
-fn http(port: u16, method: &str, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    s.write_all(format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n{auth}\r\n").as_bytes())
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    text.split_once("\r\n\r\n").map(|(_, body)| (status, body.to_owned()))
-}
-
 /// A `telltale serve` in the background, its stdout piped.
 fn serve_in_background(args: &[String]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_telltale"))
@@ -394,9 +345,9 @@ fn the_dashboard_works_in_a_real_browser() {
         browser_dir.join("node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").exists(),
         "the browser test needs Debian's chromium and tests/browser's npm packages: scripts/test.sh installs both"
     );
-    let s = Scratch::new("dashboard");
+    let s = Scratch::new("models-cli-dashboard");
     let model = s.path("model");
-    ok_json(&telltale(&["train", "--config", &s.experiment(""), "--out", &model, "--json"]));
+    ok_json(&telltale(&["train", "--config", &experiment(&s, ""), "--out", &model, "--json"]));
     let (mqtt, port) = (free_port(), free_port());
     let token = "dashboard-test-token";
     let serve_args: Vec<String> = [

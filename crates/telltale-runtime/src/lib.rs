@@ -1,7 +1,7 @@
 //! telltale's inference runtime: every network of the model zoo, run from
 //! an exported model file with kernels chosen for the CPU at run time.
 //!
-//! - [`format`]: the model file (safetensors + a JSON header), versioned.
+//! - [`format`](mod@format): the model file (safetensors + a JSON header), versioned.
 //! - [`Network`] and [`Session`]: a checked sequence of [`layers`]; a session
 //!   holds every buffer, so running a batch allocates nothing.
 //! - [`gemm`]: the matrix kernel, and [`simd`]: instruction sets (AVX-512,

@@ -24,7 +24,7 @@ pub struct Model {
 }
 
 impl Model {
-    /// Reads a model file (see [`format`]).
+    /// Reads a model file (see [`format`](mod@crate::format)).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let (header, tensors) = format::from_bytes(bytes)?;
         let network = Network::from_header(&header, &tensors)?;

@@ -3,7 +3,7 @@
 //! [`Simd`] is the handful of vector operations the matrix kernels need,
 //! implemented for AVX-512, AVX2 + FMA and SSE2 on x86-64, NEON on aarch64,
 //! and plain `f32` everywhere. Kernels are generic over it and
-//! `#[inline(always)]`; [`isa_fn!`] instantiates them inside a function
+//! `#[inline(always)]`; `isa_fn!` instantiates them inside a function
 //! compiled for the instruction set found when the model was loaded, so the
 //! element-wise loops around the kernels are vectorised for it as well.
 //!
@@ -92,7 +92,7 @@ impl Isa {
 }
 
 /// The vector operations of the kernels. An implementation may only run on
-/// a CPU with its instruction set, which [`isa_fn!`] guarantees; `load` and
+/// a CPU with its instruction set, which `isa_fn!` guarantees; `load` and
 /// `store` are `unsafe` because they take raw pointers.
 pub trait Simd: Copy {
     /// One vector of `LANES` floats.
@@ -248,7 +248,7 @@ impl Simd for Scalar {
 
 /// One x86-64 instruction set: its vector type, its intrinsics, and the
 /// features its functions are compiled with. Every intrinsic call is safe
-/// to make because the type is only used through [`isa_fn!`] (or its own
+/// to make because the type is only used through `isa_fn!` (or its own
 /// `run`, compiled with `$feat`) on a CPU that [`Isa::detect`] found to have
 /// the features.
 #[cfg(target_arch = "x86_64")]

@@ -114,7 +114,7 @@ pub fn roster(file: Option<&Path>) -> Result<Vec<(String, StreamScorer)>> {
     }
     let r: Roster = toml::from_str(&text).context_with(|| origin.clone())?;
     for d in &r.detector {
-        d.scorer.detector.validate().context_with(|| format!("{origin}: detector '{}'", d.name))?;
+        d.scorer.validate().context_with(|| format!("{origin}: detector '{}'", d.name))?;
     }
     Ok(r.detector.into_iter().map(|d| (d.name, d.scorer)).collect())
 }

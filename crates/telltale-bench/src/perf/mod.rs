@@ -4,7 +4,7 @@
 //! - [`train`]: seconds per epoch (`telltale bench train`).
 //! - [`latency`]: one window and batched through telltale-runtime, against burn (`telltale bench latency`).
 //! - [`stream`]: the live service through real brokers, against the broker alone (`telltale bench stream`).
-//! - [`reference`]: a peer's command run and its `NAME NUMBER` figures read back.
+//! - [`reference`](mod@reference): a peer's command run and its `NAME NUMBER` figures read back.
 
 pub mod latency;
 pub mod reference;

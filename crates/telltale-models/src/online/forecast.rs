@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::online::Online;
+use crate::error::{Error, Result};
+use crate::online::{Online, Settings, at_least_one};
 
 /// Forecaster settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +109,24 @@ impl Forecast {
                 *p = (*p - pi * pj / denom) / lambda;
             }
         }
+    }
+}
+
+impl Settings for ForecastConfig {
+    fn name(&self) -> String {
+        format!("ar-forecast(p={}, {})", self.lags, if self.learn { "online" } else { "frozen" })
+    }
+
+    fn validate(&self) -> Result<()> {
+        at_least_one("forecast.lags", self.lags)?;
+        if !(0.9..=1.0).contains(&self.forgetting) {
+            return Err(Error::config("forecast.forgetting", "must be in [0.9, 1]"));
+        }
+        Ok(())
+    }
+
+    fn build(&self, warmup: usize, step_s: f64) -> Box<dyn Online> {
+        Box::new(Forecast::new(self.clone(), warmup, step_s))
     }
 }
 

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::online::{Online, Trailing};
+use crate::error::{Error, Result};
+use crate::online::{Online, Settings, Trailing};
 
 /// Windowed Gaussian settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,23 @@ impl Gaussian {
     /// A fresh detector (`cfg` checked by [`crate::online::OnlineSpec::validate`]).
     pub fn new(cfg: GaussianConfig) -> Gaussian {
         Gaussian { past: Trailing::new(cfg.window) }
+    }
+}
+
+impl Settings for GaussianConfig {
+    fn name(&self) -> String {
+        format!("windowed-gaussian(w={})", self.window)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.window < 2 {
+            return Err(Error::config("gaussian.window", "must be at least 2 (a deviation needs two readings)"));
+        }
+        Ok(())
+    }
+
+    fn build(&self, _warmup: usize, _step_s: f64) -> Box<dyn Online> {
+        Box::new(Gaussian::new(self.clone()))
     }
 }
 

@@ -35,10 +35,43 @@ pub trait Online {
     fn update(&mut self, x: f64) -> f64;
 }
 
-/// A streaming detector and its settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum OnlineSpec {
+/// The settings of one kind of streaming detector: each detector's module
+/// implements it for its configuration, beside the detector itself.
+pub trait Settings {
+    /// A short name for tables.
+    fn name(&self) -> String;
+    /// Checks the settings; errors name the field (`<kind>.<key>`).
+    fn validate(&self) -> Result<()>;
+    /// A fresh detector; `warmup` readings come before the first scored one,
+    /// readings come `step_s` seconds apart.
+    fn build(&self, warmup: usize, step_s: f64) -> Box<dyn Online>;
+}
+
+/// Declares [`OnlineSpec`], one variant per detector, and its dispatch to
+/// each variant's [`Settings`].
+macro_rules! detectors {
+    ($($(#[doc = $doc:literal])* $variant:ident($config:ty),)+) => {
+        /// A streaming detector and its settings; `kind` is the variant's
+        /// name in kebab case.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+        pub enum OnlineSpec {
+            $($(#[doc = $doc])* $variant($config),)+
+        }
+
+        impl OnlineSpec {
+            fn settings(&self) -> &dyn Settings {
+                match self {
+                    $(OnlineSpec::$variant(c) => c,)+
+                }
+            }
+        }
+    };
+}
+
+// Adding a detector: its module above (the detector, its configuration and
+// that configuration's `Settings`), and one line here.
+detectors! {
     /// ADTK's PersistAD.
     Persist(persist::PersistConfig),
     /// NAB's windowed Gaussian.
@@ -52,56 +85,24 @@ pub enum OnlineSpec {
 impl OnlineSpec {
     /// A short name for tables.
     pub fn name(&self) -> String {
-        match self {
-            OnlineSpec::Persist(c) => format!("persist(w={}, {})", c.window, c.agg.name()),
-            OnlineSpec::Gaussian(c) => format!("windowed-gaussian(w={})", c.window),
-            OnlineSpec::Forecast(c) => {
-                format!("ar-forecast(p={}, {})", c.lags, if c.learn { "online" } else { "frozen" })
-            }
-            OnlineSpec::Novelty(c) => format!("novelty(blocks={}, lengths={:?})", c.blocks, c.lengths),
-        }
+        self.settings().name()
     }
 
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<()> {
-        let positive = |field: &str, v: usize| {
-            if v == 0 { Err(Error::config(field, "must be at least 1")) } else { Ok(()) }
-        };
-        match self {
-            OnlineSpec::Persist(c) => positive("persist.window", c.window),
-            OnlineSpec::Gaussian(c) if c.window < 2 => {
-                Err(Error::config("gaussian.window", "must be at least 2 (a deviation needs two readings)"))
-            }
-            OnlineSpec::Gaussian(_) => Ok(()),
-            OnlineSpec::Forecast(c) => {
-                positive("forecast.lags", c.lags)?;
-                if !(0.9..=1.0).contains(&c.forgetting) {
-                    return Err(Error::config("forecast.forgetting", "must be in [0.9, 1]"));
-                }
-                Ok(())
-            }
-            OnlineSpec::Novelty(c) => {
-                positive("novelty.blocks", c.blocks)?;
-                positive("novelty.calibration", c.calibration)?;
-                positive("novelty.memory", c.memory)?;
-                if c.lengths.is_empty() {
-                    return Err(Error::config("novelty.lengths", "name at least one pattern length"));
-                }
-                c.lengths.iter().try_for_each(|&m| positive("novelty.lengths", m))
-            }
-        }
+        self.settings().validate()
     }
 
     /// A fresh detector; `warmup` readings come before the first scored one,
     /// readings come `step_s` seconds apart.
     pub fn build(&self, warmup: usize, step_s: f64) -> Box<dyn Online> {
-        match self {
-            OnlineSpec::Persist(c) => Box::new(persist::Persist::new(c.clone(), warmup)),
-            OnlineSpec::Gaussian(c) => Box::new(gaussian::Gaussian::new(c.clone())),
-            OnlineSpec::Forecast(c) => Box::new(forecast::Forecast::new(c.clone(), warmup, step_s)),
-            OnlineSpec::Novelty(c) => Box::new(novelty::Novelty::new(c.clone(), warmup)),
-        }
+        self.settings().build(warmup, step_s)
     }
+}
+
+/// `Ok` when `v` is at least 1, else an error naming `field`.
+pub(crate) fn at_least_one(field: &str, v: usize) -> Result<()> {
+    if v == 0 { Err(Error::config(field, "must be at least 1")) } else { Ok(()) }
 }
 
 /// After a score reaches a new high over the last `span` readings, lower

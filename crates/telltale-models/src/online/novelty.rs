@@ -19,7 +19,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::online::Online;
+use crate::error::{Error, Result};
+use crate::online::{Online, Settings, at_least_one};
 
 /// Pattern novelty settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +152,26 @@ impl Length {
         if self.distances.len() > calibration.max(1) {
             self.distances.pop_front();
         }
+    }
+}
+
+impl Settings for NoveltyConfig {
+    fn name(&self) -> String {
+        format!("novelty(blocks={}, lengths={:?})", self.blocks, self.lengths)
+    }
+
+    fn validate(&self) -> Result<()> {
+        at_least_one("novelty.blocks", self.blocks)?;
+        at_least_one("novelty.calibration", self.calibration)?;
+        at_least_one("novelty.memory", self.memory)?;
+        if self.lengths.is_empty() {
+            return Err(Error::config("novelty.lengths", "name at least one pattern length"));
+        }
+        self.lengths.iter().try_for_each(|&m| at_least_one("novelty.lengths", m))
+    }
+
+    fn build(&self, warmup: usize, _step_s: f64) -> Box<dyn Online> {
+        Box::new(Novelty::new(self.clone(), warmup))
     }
 }
 

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::online::{Online, Trailing};
+use crate::error::Result;
+use crate::online::{Online, Settings, Trailing, at_least_one};
 
 /// How the preceding window is summarised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,20 @@ impl Persist {
                 if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
             }
         }
+    }
+}
+
+impl Settings for PersistConfig {
+    fn name(&self) -> String {
+        format!("persist(w={}, {})", self.window, self.agg.name())
+    }
+
+    fn validate(&self) -> Result<()> {
+        at_least_one("persist.window", self.window)
+    }
+
+    fn build(&self, warmup: usize, _step_s: f64) -> Box<dyn Online> {
+        Box::new(Persist::new(self.clone(), warmup))
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The input projection of every step is one matrix product; each step then
 //! adds `h·U` in place, and one pass applies the gate non-linearities.
-//! Both keep their state in a [`RecurrentState`] so a stream can carry it
+//! Both keep a stream's state in a flat slice ([`Lstm::state_len`] floats) so a stream can carry it
 //! from one reading to the next.
 
 use alloc::vec::Vec;
