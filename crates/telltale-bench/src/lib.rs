@@ -14,6 +14,7 @@
 //!   [`nab`] (the Numenta Anomaly Benchmark; its scorer is a metric of the data core,
 //!   `telltale_core::metrics::nab`) and [`skab`] (the Skoltech Anomaly Benchmark).
 //! - [`perf`]: performance runs (training, inference latency, the live stream).
+//! - [`folds`]: folds for cross-validation (`--cv K`), by unit name.
 //! - [`roster`]: choosing a roster's detectors by name; [`frame`]: what every corpus reader starts from.
 //! - `benches/runtime.rs`: criterion benches of telltale-runtime on every preset.
 //!
@@ -23,6 +24,7 @@
 //! and prints).
 
 pub mod error;
+pub mod folds;
 pub mod frame;
 pub mod nab;
 pub mod perf;

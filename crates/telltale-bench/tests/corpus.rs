@@ -63,15 +63,22 @@ fn nab_corpus_reads_series_windows_and_steps() {
     let s = Scratch::new("nabread");
     let dir = nab_corpus(&s);
     let corpus = read_corpus(&dir).expect("corpus");
+    assert!(corpus.absent.is_empty());
+    let corpus = corpus.series;
     assert_eq!(corpus.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["cat/s0.csv", "cat/s1.csv"]);
     assert_eq!(corpus[0].values.len(), 400);
     assert_eq!(corpus[0].step_s(), 300.0);
     assert_eq!(corpus[1].windows.len(), 1);
     assert_eq!(corpus[1].windows[0].1 - corpus[1].windows[0].0, 49 * 300_000);
-    // A listed series whose file is missing is named.
+    // A listed series whose file is absent (a held-back split) is counted, the others read.
     std::fs::remove_file(dir.join("data/cat/s1.csv")).expect("rm");
-    let err = read_corpus(&dir).expect_err("missing file").to_string();
-    assert!(err.contains("'cat/s1.csv' is listed but"), "{err}");
+    let partial = read_corpus(&dir).expect("partial corpus");
+    assert_eq!(partial.series.len(), 1);
+    assert_eq!(partial.absent, ["cat/s1.csv"]);
+    // None present: an error naming the windows file and the first absent series.
+    std::fs::remove_file(dir.join("data/cat/s0.csv")).expect("rm");
+    let err = read_corpus(&dir).expect_err("nothing present").to_string();
+    assert!(err.contains("combined_windows.json") && err.contains("'cat/s0.csv', does not exist"), "{err}");
 }
 
 #[test]
@@ -112,7 +119,7 @@ fn nab_result_files_round_trip_and_score_like_the_run() {
 #[test]
 fn write_result_names_the_file_after_the_detector() {
     let s = Scratch::new("nabwrite");
-    let corpus = read_corpus(&nab_corpus(&s)).expect("corpus");
+    let corpus = read_corpus(&nab_corpus(&s)).expect("corpus").series;
     let path = write_result(&s.0.join("r"), "mine", &corpus[1], &vec![0.5; 400]).expect("write");
     assert_eq!(path, s.0.join("r/mine/cat/mine_s1.csv"));
 }

@@ -17,6 +17,8 @@ pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
         detectors: args.detectors.clone(),
         out: args.out.clone(),
         report: args.report.clone(),
+        cv: args.cv,
+        compare: args.compare.clone(),
     };
     report(args.json, &run(&options)?, render_bench)
 }

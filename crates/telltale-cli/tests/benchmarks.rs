@@ -234,12 +234,57 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
 }
 
 #[test]
-fn nab_corpus_layout_errors_name_the_file() {
-    let s = Scratch::new("bench-nablayout");
+fn bench_nab_cross_validates_compares_result_files_and_scores_partial_corpora() {
+    let s = Scratch::new("bench-nabcv");
     let corpus = nab_corpus(&s);
+    let c = corpus.to_str().expect("utf-8");
+    // A peer that fires inside both windows only, and one that never stands out.
+    results(&s, "sharp", |k, i| {
+        if (k == 0 && (600..700).contains(&i)) || (k == 1 && (320..340).contains(&i)) { 0.9 } else { 0.1 }
+    });
+    results(&s, "flat", |_, _| 0.5);
+    let peers = s.path("results");
+    let args = ["bench", "nab", "--corpus", c, "--detectors", "persist", "--cv", "2", "--compare", &peers];
+    let j = json(&telltale(&[&args[..], &["--json"]].concat()));
+    // In-sample keys stay; the cross-validated figures sit under `cv`.
+    assert!(j["standard"].is_f64() && j["cv"]["standard"].is_f64(), "{j}");
+    assert_eq!(j["cv"]["k"], 2);
+    assert_eq!(j["cv"]["chosen"].as_array().expect("chosen").len(), 2);
+    let compared: Vec<&str> =
+        j["compared"].as_array().expect("compared").iter().map(|d| d["name"].as_str().expect("name")).collect();
+    assert_eq!(compared, ["flat", "sharp"]);
+    // The peer that fires inside every window and nowhere else keeps its score when its threshold is chosen
+    // on the other series; scored by nab-score alone it gets the same in-sample figure.
+    let sharp = &j["compared"][1];
+    let sharp_cv = &j["cv_compared"][1];
+    assert_eq!(sharp_cv["name"], "sharp");
+    assert!((sharp["standard"].as_f64().expect("f") - sharp_cv["standard"].as_f64().expect("f")).abs() < 1e-9);
+    let w = corpus.join("labels/combined_windows.json");
+    let alone = json(&telltale(&["nab-score", "--results", &peers, "--windows", w.to_str().expect("utf-8"), "--json"]));
+    assert_all_close(
+        &scores(&alone, "sharp"),
+        &[
+            sharp["standard"].as_f64().expect("f"),
+            sharp["reward_low_fp"].as_f64().expect("f"),
+            sharp["reward_low_fn"].as_f64().expect("f"),
+        ],
+        1e-9,
+    );
+    let text = String::from_utf8_lossy(&telltale(&args).stdout).into_owned();
+    assert!(text.contains("sharp (result files)") && text.contains("Cross-validated, 2 folds"), "{text}");
+    assert!(text.contains("in-sample"), "{text}");
+    // A held-back split: the windows file lists a series the folder lacks. The rest is scored, the absent counted.
     std::fs::remove_file(corpus.join("data/cat/s1.csv")).expect("rm");
-    let o = telltale(&["bench", "nab", "--corpus", corpus.to_str().expect("utf-8")]);
-    assert!(!o.status.success());
+    let j = json(&telltale(&["bench", "nab", "--corpus", c, "--detectors", "persist", "--json"]));
+    assert_eq!((j["series"].as_u64(), j["absent"].as_array().map(Vec::len)), (Some(1), Some(1)), "{j}");
+    // Two folds of one series: refused, naming the flag.
+    let o = telltale(&["bench", "nab", "--corpus", c, "--cv", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--cv"), "{}", String::from_utf8_lossy(&o.stderr));
+    // Nothing present: the windows file and the first absent series are named.
+    std::fs::remove_file(corpus.join("data/cat/s0.csv")).expect("rm");
+    let o = telltale(&["bench", "nab", "--corpus", c]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("'cat/s1.csv' is listed but") && err.contains("does not exist"), "{err}");
+    assert!(!o.status.success());
+    assert!(err.contains("combined_windows.json") && err.contains("'cat/s0.csv', does not exist"), "{err}");
 }

@@ -50,22 +50,32 @@ pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(i64, i64)>>> {
     Ok(Intervals::read_all(path)?.into_iter().map(|iv| (iv.key, iv.spans)).collect())
 }
 
+/// A corpus as read: the series present, and the listed ones whose data file
+/// the folder lacks (a held-back split's windows file lists series kept
+/// elsewhere).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NabCorpus {
+    /// The series present, in key order.
+    pub series: Vec<NabSeries>,
+    /// Keys the windows file lists whose data file is absent.
+    pub absent: Vec<String>,
+}
+
 /// Reads a corpus laid out as NAB's: every `data/**/*.csv` that the windows
-/// file `labels/combined_windows.json` lists (a listed file that is missing is
-/// an error; data files it does not list are left out, as NAB does with a
-/// reduced windows file). Series come in key order.
-pub fn read_corpus(dir: &Path) -> Result<Vec<NabSeries>> {
+/// file `labels/combined_windows.json` lists. A listed file that is absent is
+/// counted in [`NabCorpus::absent`] (an error only when none is present);
+/// data files it does not list are left out, as NAB does with a reduced
+/// windows file. Series come in key order.
+pub fn read_corpus(dir: &Path) -> Result<NabCorpus> {
     let windows_path = dir.join("labels").join("combined_windows.json");
     let windows = read_windows(&windows_path)?;
     let data = dir.join("data");
-    let mut out = Vec::with_capacity(windows.len());
+    let mut corpus = NabCorpus { series: Vec::with_capacity(windows.len()), absent: Vec::new() };
     for (key, spans) in windows {
         let path = data.join(&key);
         if !path.is_file() {
-            return Err(Error::Intervals {
-                path: windows_path.clone(),
-                message: format!("'{key}' is listed but {} does not exist", path.display()),
-            });
+            corpus.absent.push(key);
+            continue;
         }
         let frame = Frame::read(&path, b',', "timestamp", |c| c == "value")?;
         let values = frame.column("value").map(<[f64]>::to_vec).ok_or_else(|| Error::MissingColumn {
@@ -73,9 +83,20 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<NabSeries>> {
             column: "value".into(),
             available: "timestamp".into(),
         })?;
-        out.push(NabSeries { key, timestamps: frame.timestamps, values, windows: spans });
+        corpus.series.push(NabSeries { key, timestamps: frame.timestamps, values, windows: spans });
     }
-    Ok(out)
+    if corpus.series.is_empty() {
+        let first = corpus.absent.first().map(String::as_str).unwrap_or("");
+        return Err(Error::Intervals {
+            path: windows_path,
+            message: format!(
+                "none of its {} listed series is under {} (the first, '{first}', does not exist)",
+                corpus.absent.len(),
+                data.display()
+            ),
+        });
+    }
+    Ok(corpus)
 }
 
 /// One detector's result files, prepared for scoring.

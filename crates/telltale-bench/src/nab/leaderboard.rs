@@ -46,11 +46,60 @@ pub fn render_bench(report: &BenchReport) -> String {
             std.total.false_positives
         ));
     }
+    for d in &report.compared {
+        let std = &d.profiles[0];
+        out.push_str(&format!(
+            "{:<34} {:>9.1} {:>9.1} {:>9.1}   {:>9.4} {:>3}/{:<3} {:>5}\n",
+            format!("{} (result files)", d.name),
+            d.standard,
+            d.reward_low_fp,
+            d.reward_low_fn,
+            std.threshold,
+            std.total.detected,
+            std.total.detected + std.total.missed,
+            std.total.false_positives
+        ));
+    }
+    out.push_str("(in-sample: each threshold chosen on the series it scores, as NAB does)\n");
+    if !report.absent.is_empty() {
+        out.push_str(&format!(
+            "{} series the windows file lists are absent from the corpus folder (not scored)\n",
+            report.absent.len()
+        ));
+    }
+    if let Some(cv) = &report.cv {
+        out.push_str(&format!(
+            "\nCross-validated, {} folds of series ({}):\n{:<34} {:>9} {:>9} {:>9}\n",
+            cv.k, cv.protocol, "detector", "standard", "low FP", "low FN"
+        ));
+        let rows = cv
+            .detectors
+            .iter()
+            .map(|d| (d.name.clone(), d))
+            .chain(report.cv_compared.iter().map(|d| (format!("{} (result files)", d.name), d)));
+        for (name, d) in rows {
+            out.push_str(&format!(
+                "{:<34} {:>9.1} {:>9.1} {:>9.1}\n",
+                name, d.standard, d.reward_low_fp, d.reward_low_fn
+            ));
+        }
+        out.push_str(&format!(
+            "{:<34} {:>9.1} {:>9.1} {:>9.1}   (chosen per fold: {})\n",
+            "choose the best, then score",
+            cv.standard,
+            cv.reward_low_fp,
+            cv.reward_low_fn,
+            cv.chosen.join(", ")
+        ));
+    }
     out.push_str("\nPublished scoreboard (NAB README, whole 58-file corpus; not the same series):\n");
     for (name, s) in SCOREBOARD {
         out.push_str(&format!("{:<34} {:>9.1} {:>9.1} {:>9.1}\n", name, s[0], s[1], s[2]));
     }
-    out.push_str(&format!("\nbest: {} (standard {:.1})\n", report.best, report.standard));
+    out.push_str(&format!("\nbest in-sample: {} (standard {:.1})\n", report.best, report.standard));
+    if let Some(cv) = &report.cv {
+        out.push_str(&format!("cross-validated ({} folds): standard {:.1}\n", cv.k, cv.standard));
+    }
     out
 }
 

@@ -15,7 +15,8 @@ use telltale_models::online::StreamScorer;
 use telltale_report::{Record, RunInfo, ScoreRow};
 
 use crate::error::{Context, Error, Result};
-use crate::nab::corpus::{NabSeries, read_corpus, read_results, read_windows, write_result};
+use crate::nab::corpus::{NabCorpus, NabSeries, read_corpus, read_results, read_windows, write_result};
+use crate::nab::cv::{CvReport, CvScores, cross_validate};
 use crate::roster::select;
 
 /// The built-in roster, `examples/nab-detectors.toml`.
@@ -39,6 +40,10 @@ pub struct NabOptions {
     pub out: Option<PathBuf>,
     /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`).
     pub report: Option<PathBuf>,
+    /// Also cross-validate over this many folds of series.
+    pub cv: Option<usize>,
+    /// Other detectors' NAB result files (one detector's folder or a folder of them), scored on the same series.
+    pub compare: Option<PathBuf>,
 }
 
 /// One detector's three profile scores.
@@ -91,6 +96,17 @@ pub struct BenchReport {
     pub reward_low_fn: f64,
     /// Every detector, in roster order.
     pub detectors: Vec<DetectorScores>,
+    /// Series the windows file lists whose data file the corpus folder lacks (not scored).
+    pub absent: Vec<String>,
+    /// Other detectors' result files (`--compare`), scored on the same series.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compared: Vec<DetectorScores>,
+    /// Cross-validated figures (`--cv K`); every figure outside `cv` is in-sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv: Option<CvReport>,
+    /// The compared detectors' cross-validated figures (their thresholds chosen on the other folds).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cv_compared: Vec<CvScores>,
 }
 
 /// The roster of streaming detectors, from their TOML descriptions: `file`,
@@ -128,9 +144,11 @@ fn stream(scorer: &StreamScorer, series: &NabSeries) -> Vec<f64> {
 /// Runs the protocol: every chosen detector of the roster on every series of the corpus.
 pub fn run(options: &NabOptions) -> Result<BenchReport> {
     let dir = options.corpus.clone().unwrap_or_else(|| data_root().join("NAB"));
-    let corpus = read_corpus(&dir).context_with(|| format!("reading the NAB corpus at {}", dir.display()))?;
+    let NabCorpus { series: corpus, absent } =
+        read_corpus(&dir).context_with(|| format!("reading the NAB corpus at {}", dir.display()))?;
     let roster = select(roster(options.roster.as_deref())?, &options.detectors, "--detectors", |(n, _)| n)?;
     let mut detectors = Vec::new();
+    let mut scored_by = Vec::new();
     for (name, scorer) in &roster {
         let mut scored = Vec::with_capacity(corpus.len());
         let mut all_scores = Vec::with_capacity(corpus.len());
@@ -147,7 +165,26 @@ pub fn run(options: &NabOptions) -> Result<BenchReport> {
             record(name, &d, &corpus, &all_scores).write(&dir.join(name))?;
         }
         detectors.push(d);
+        scored_by.push((name.clone(), scored));
     }
+    let mut peers = Vec::new();
+    if let Some(results) = &options.compare {
+        let windows = corpus.iter().map(|s| (s.key.clone(), s.windows.clone())).collect();
+        for r in read_results(results, &windows)
+            .context_with(|| format!("reading the result files to compare under {}", results.display()))?
+        {
+            peers.push((r.detector, r.series));
+        }
+    }
+    let compared = peers.iter().map(|(name, series)| DetectorScores::new(name.clone(), series)).collect();
+    let (cv, cv_compared) = match options.cv {
+        Some(k) => {
+            let cv = cross_validate(&scored_by, k)?;
+            let peers = if peers.is_empty() { Vec::new() } else { cross_validate(&peers, k)?.detectors };
+            (Some(cv), peers)
+        }
+        None => (None, Vec::new()),
+    };
     let best = detectors
         .iter()
         .max_by(|a, b| a.standard.total_cmp(&b.standard))
@@ -162,6 +199,10 @@ pub fn run(options: &NabOptions) -> Result<BenchReport> {
         reward_low_fp: best.reward_low_fp,
         reward_low_fn: best.reward_low_fn,
         detectors,
+        absent,
+        compared,
+        cv,
+        cv_compared,
     })
 }
 

@@ -44,6 +44,14 @@ pub(crate) struct BenchNabArgs {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 
+    /// Also cross-validate over K folds of series: thresholds and the choice of detector made on the other folds.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+
+    /// Other detectors' NAB result files (one detector's folder or a folder of them), scored on the same series.
+    #[arg(long, value_name = "DIR")]
+    pub compare: Option<PathBuf>,
+
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
