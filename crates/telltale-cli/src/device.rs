@@ -2,7 +2,7 @@
 //! device each one names (the flag structs in `cli` take [`DeviceArg`] from
 //! here, so the way from a command's flags to its device runs one way).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use burn::tensor::Device;
 
 /// Where to compute.
@@ -23,10 +23,14 @@ pub(crate) fn device(arg: DeviceArg) -> Result<Device> {
         #[cfg(feature = "cuda")]
         DeviceArg::Cuda => Ok(Device::cuda(0)),
         #[cfg(not(feature = "cuda"))]
-        DeviceArg::Cuda => bail!("this telltale was built without CUDA support; rebuild with `--features cuda`"),
+        DeviceArg::Cuda => {
+            anyhow::bail!("this telltale was built without CUDA support; rebuild with `--features cuda`")
+        }
         #[cfg(feature = "wgpu")]
         DeviceArg::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "wgpu"))]
-        DeviceArg::Wgpu => bail!("this telltale was built without wgpu support; rebuild with `--features wgpu`"),
+        DeviceArg::Wgpu => {
+            anyhow::bail!("this telltale was built without wgpu support; rebuild with `--features wgpu`")
+        }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) fn run(args: &BenchSkabArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         models: args.models.clone(),
         report: args.report.clone(),
+        cv: args.cv,
     })?;
     let dev = device(args.device)?;
     report(args.json, &run.run(&dev)?, render)

@@ -201,9 +201,25 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
         "k-sigma,pca",
         "--report",
         &report,
+        "--cv",
+        "2",
         "--json",
     ]));
     assert_eq!(j["files"], 2);
+    // Cross-validated: the choice of detector made on the other file. Each detector alone fits per file, so its
+    // held-out figures are its in-sample ones; the procedure's are those of the detectors it chose.
+    let cv = &j["cv"];
+    assert_eq!(cv["k"], 2);
+    let chosen: Vec<&str> =
+        cv["chosen"].as_array().expect("chosen").iter().map(|c| c.as_str().expect("name")).collect();
+    assert_eq!(chosen.len(), 2);
+    for (d, c) in j["detectors"].as_array().expect("detectors").iter().zip(cv["detectors"].as_array().expect("cv")) {
+        assert_eq!((d["name"].as_str(), d["f1"].as_f64()), (c["name"].as_str(), c["f1"].as_f64()));
+    }
+    if chosen[0] == chosen[1] {
+        let same = j["detectors"].as_array().expect("d").iter().find(|d| d["name"] == chosen[0]).expect("chosen");
+        assert_eq!(same["f1"].as_f64(), cv["f1"].as_f64());
+    }
     assert_eq!(j["test_rows"], 2 * 600);
     assert_eq!(j["skipped"].as_array().expect("skipped").len(), 1);
     let best = &j["best"];

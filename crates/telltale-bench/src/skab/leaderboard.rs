@@ -54,12 +54,24 @@ pub fn render(report: &SkabReport) -> String {
             r.seconds
         ));
     }
+    out.push_str("(in-sample over the files; each file's model and threshold fitted on its own first 400 rows)\n");
+    if let Some(cv) = &report.cv {
+        out.push_str(&format!(
+            "\nCross-validated, {} folds of files ({}):\n  choose the best, then score: F1 {:.3}, FAR {:.2} %, MAR {:.2} % (chosen per fold: {})\n",
+            cv.k,
+            cv.protocol,
+            cv.f1,
+            cv.far,
+            cv.mar,
+            cv.chosen.join(", ")
+        ));
+    }
     out.push_str("\nPublished leaderboard (SKAB README, all 34 files; outlier detection):\n");
     for (name, v) in LEADERBOARD {
         out.push_str(&format!("{:<24} {:>5.2} {:>7.2} {:>7.2}\n", name, v[0], v[1], v[2]));
     }
     out.push_str(&format!(
-        "\nbest: {} (F1 {:.3}, FAR {:.2} %, MAR {:.2} %)\n",
+        "\nbest in-sample: {} (F1 {:.3}, FAR {:.2} %, MAR {:.2} %)\n",
         report.best.name, report.best.f1, report.best.far, report.best.mar
     ));
     out

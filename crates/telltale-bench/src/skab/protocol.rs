@@ -28,6 +28,7 @@ use telltale_report::{Record, RunInfo, ScoreRow};
 use crate::error::{Context, Error, Result};
 use crate::roster::select;
 use crate::skab::corpus::{SkabFile, TRAIN_ROWS, read_folder};
+use crate::skab::cv::{SkabCv, cross_validate};
 
 /// The detectors and their threshold rules, `examples/skab-bench.toml`.
 const ROSTER: &str = include_str!("../../../../examples/skab-bench.toml");
@@ -260,6 +261,8 @@ pub struct SkabOptions {
     pub models: Vec<String>,
     /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`).
     pub report: Option<PathBuf>,
+    /// Also cross-validate the choice of detector over this many folds of files.
+    pub cv: Option<usize>,
 }
 
 /// One detector's pooled figures.
@@ -304,6 +307,9 @@ pub struct SkabReport {
     pub detectors: Vec<Row>,
     /// Files left out (no labels, or too short).
     pub skipped: Vec<PathBuf>,
+    /// Cross-validated figures (`--cv K`); every figure outside `cv` is in-sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv: Option<SkabCv>,
 }
 
 /// The files read and the detectors chosen, before any is run.
@@ -314,6 +320,7 @@ pub struct SkabRun {
     skipped: Vec<PathBuf>,
     roster: Vec<SkabDetector>,
     report: Option<PathBuf>,
+    cv: Option<usize>,
 }
 
 impl SkabRun {
@@ -323,13 +330,14 @@ impl SkabRun {
         let (files, skipped) =
             read_folder(&dir).context_with(|| format!("reading SKAB files under {}", dir.display()))?;
         let roster = select(roster()?, &options.models, "--models", |d| &d.name)?;
-        Ok(SkabRun { dir, files, skipped, roster, report: options.report.clone() })
+        Ok(SkabRun { dir, files, skipped, roster, report: options.report.clone(), cv: options.cv })
     }
 
     /// Runs every chosen detector on every file (networks on `device`) and pools the figures.
     pub fn run(self, device: &Device) -> Result<SkabReport> {
         let files = &self.files;
         let mut rows = Vec::new();
+        let mut results_by = Vec::new();
         for det in &self.roster {
             let started = std::time::Instant::now();
             let mut results = Vec::with_capacity(files.len());
@@ -343,7 +351,9 @@ impl SkabRun {
             }
             tracing::info!(detector = %det.name, f1 = figures.f1, far = figures.far, "done");
             rows.push(Row { name: det.name.clone(), figures, seconds: started.elapsed().as_secs_f64() });
+            results_by.push((det.name.clone(), results));
         }
+        let cv = self.cv.map(|k| cross_validate(files, &results_by, k)).transpose()?;
         let best = rows
             .iter()
             .max_by(|a, b| a.figures.f1.total_cmp(&b.figures.f1))
@@ -356,6 +366,7 @@ impl SkabRun {
             best: Best { name: best.name.clone(), f1: best.figures.f1, far: best.figures.far, mar: best.figures.mar },
             detectors: rows,
             skipped: self.skipped,
+            cv,
         })
     }
 }

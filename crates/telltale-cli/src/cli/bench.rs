@@ -72,6 +72,10 @@ pub(crate) struct BenchSkabArgs {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 
+    /// Also cross-validate the choice of detector over K folds of files (chosen on the other folds).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+
     /// Device for the networks.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
