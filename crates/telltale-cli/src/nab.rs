@@ -13,7 +13,8 @@ use crate::output::report;
 pub(crate) fn run_bench(args: &BenchNabArgs) -> Result<()> {
     let options = NabOptions {
         corpus: args.corpus.clone(),
-        roster: args.roster.clone(),
+        roster: args.roster.clone().or_else(|| args.search.clone()),
+        search: args.search.is_some(),
         detectors: args.detectors.clone(),
         out: args.out.clone(),
         report: args.report.clone(),

@@ -289,6 +289,20 @@ fn bench_nab_cross_validates_compares_result_files_and_scores_partial_corpora() 
     let text = String::from_utf8_lossy(&telltale(&args).stdout).into_owned();
     assert!(text.contains("sharp (result files)") && text.contains("Cross-validated, 2 folds"), "{text}");
     assert!(text.contains("in-sample"), "{text}");
+    // A search: the headline is the search's cross-validated score; without --cv it is refused.
+    s.write(
+        "grid.toml",
+        "[[detector]]\nname = \"a\"\nquiet = 0.2\ndetector = { kind = \"novelty\", blocks = 50, lengths = [2] }\n\
+         [[detector]]\nname = \"b\"\nquiet = 0.2\ndetector = { kind = \"novelty\", blocks = 20, lengths = [4] }\n",
+    );
+    let grid = s.path("grid.toml");
+    let o = telltale(&["bench", "nab", "--corpus", c, "--search", &grid, "--cv", "2"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("search over 2 settings, cross-validated (2 folds): standard"), "{text}");
+    assert!(text.contains("not the figure to quote"), "{text}");
+    let j = json(&telltale(&["bench", "nab", "--corpus", c, "--search", &grid, "--cv", "2", "--json"]));
+    assert_eq!((j["search"].as_bool(), j["detectors"].as_array().map(Vec::len)), (Some(true), Some(2)));
+    assert!(!telltale(&["bench", "nab", "--corpus", c, "--search", &grid]).status.success());
     // A held-back split: the windows file lists a series the folder lacks. The rest is scored, the absent counted.
     std::fs::remove_file(corpus.join("data/cat/s1.csv")).expect("rm");
     let j = json(&telltale(&["bench", "nab", "--corpus", c, "--detectors", "persist", "--json"]));

@@ -44,6 +44,8 @@ pub struct NabOptions {
     pub cv: Option<usize>,
     /// Other detectors' NAB result files (one detector's folder or a folder of them), scored on the same series.
     pub compare: Option<PathBuf>,
+    /// The roster is a grid searched over: the headline is the search's cross-validated score.
+    pub search: bool,
 }
 
 /// One detector's three profile scores.
@@ -96,6 +98,8 @@ pub struct BenchReport {
     pub reward_low_fn: f64,
     /// Every detector, in roster order.
     pub detectors: Vec<DetectorScores>,
+    /// The roster was a grid searched over (`--search`): quote `cv.standard`, not `standard`.
+    pub search: bool,
     /// Series the windows file lists whose data file the corpus folder lacks (not scored).
     pub absent: Vec<String>,
     /// Other detectors' result files (`--compare`), scored on the same series.
@@ -199,6 +203,7 @@ pub fn run(options: &NabOptions) -> Result<BenchReport> {
         reward_low_fp: best.reward_low_fp,
         reward_low_fn: best.reward_low_fn,
         detectors,
+        search: options.search,
         absent,
         compared,
         cv,

@@ -48,6 +48,11 @@ pub(crate) struct BenchNabArgs {
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
 
+    /// A grid of settings (laid out like `--roster`) to search: the headline is the search's cross-validated
+    /// score (`--cv K` needed), not the best cell's in-sample one.
+    #[arg(long, value_name = "FILE", conflicts_with = "roster", requires = "cv")]
+    pub search: Option<PathBuf>,
+
     /// Other detectors' NAB result files (one detector's folder or a folder of them), scored on the same series.
     #[arg(long, value_name = "DIR")]
     pub compare: Option<PathBuf>,
