@@ -13,7 +13,7 @@
 //!
 //!   [`nab`] (the Numenta Anomaly Benchmark; its scorer is a metric of the data core,
 //!   `telltale_core::metrics::nab`) and [`skab`] (the Skoltech Anomaly Benchmark).
-//! - [`msl`]: NASA MSL in telemanom's layout (so far its `.npy` reader only).
+//! - [`msl`]: NASA MSL in telemanom's layout (so far its readers only).
 //! - [`perf`]: performance runs (training, inference latency, the live stream).
 //! - [`folds`]: folds for cross-validation (`--cv K`), by unit name.
 //! - [`roster`]: choosing a roster's detectors by name; [`frame`]: what every corpus reader starts from.

@@ -193,3 +193,67 @@ fn frame_errors_name_the_missing_cell() {
     let err = telltale_bench::frame::Frame::read(&p, b',', "timestamp", |_| true).expect_err("time").to_string();
     assert!(err.contains("'yesterday'"), "{err}");
 }
+
+/// An `.npy` v1 file of `<f8` values, `rows` x `cols`, as NumPy lays it out.
+fn npy(rows: usize, cols: usize, value: impl Fn(usize, usize) -> f64) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    for r in 0..rows {
+        for c in 0..cols {
+            out.extend(value(r, c).to_le_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn msl_folders_are_read_and_their_mistakes_named() {
+    use telltale_bench::msl::corpus::read_folder;
+    let s = Scratch::new("mslread");
+    let dir = s.0.join("msl");
+    for part in ["train", "test"] {
+        std::fs::create_dir_all(dir.join(part)).expect("dir");
+    }
+    let labels = "chan_id,spacecraft,anomaly_sequences,class,num_values\n\
+                  A-1,MSL,\"[[10, 19]]\",[point],50\nB-2,MSL,\"[[5, 6], [30, 40]]\",\"[point, contextual]\",60\n";
+    std::fs::write(dir.join("labeled_anomalies.csv"), labels).expect("labels");
+    for (name, test_rows) in [("A-1", 50), ("B-2", 60)] {
+        std::fs::write(dir.join(format!("train/{name}.npy")), npy(40, 3, |r, c| (r * 3 + c) as f64)).expect("w");
+        std::fs::write(dir.join(format!("test/{name}.npy")), npy(test_rows, 3, |r, _| r as f64)).expect("w");
+    }
+    let channels = read_folder(&dir).expect("folder");
+    assert_eq!(channels.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["A-1", "B-2"]);
+    assert_eq!((channels[0].train.rows, channels[0].train.cols, channels[0].test.rows), (40, 3, 50));
+    assert_eq!(channels[1].sequences, [(5, 6), (30, 40)]);
+    assert_eq!(channels[0].train.column(1)[..2], [1.0, 4.0]);
+    // A truncated array: its file is named.
+    let bytes = npy(60, 3, |_, _| 0.0);
+    std::fs::write(dir.join("test/B-2.npy"), &bytes[..bytes.len() - 8]).expect("w");
+    let e = read_folder(&dir).expect_err("truncated").to_string();
+    assert!(e.contains("B-2.npy") && e.contains("truncated"), "{e}");
+    // A channel with no train array.
+    std::fs::write(dir.join("test/B-2.npy"), npy(60, 3, |_, _| 0.0)).expect("w");
+    std::fs::remove_file(dir.join("train/B-2.npy")).expect("rm");
+    let e = read_folder(&dir).expect_err("no train").to_string();
+    assert!(e.contains("channel 'B-2' has no train array") && e.contains("labeled_anomalies.csv"), "{e}");
+    // The labels name a channel the folder lacks altogether.
+    let more = format!("{labels}C-3,MSL,\"[[1, 2]]\",[point],10\n");
+    std::fs::write(dir.join("labeled_anomalies.csv"), more).expect("labels");
+    std::fs::write(dir.join("train/B-2.npy"), npy(40, 3, |_, _| 0.0)).expect("w");
+    let e = read_folder(&dir).expect_err("no C-3").to_string();
+    assert!(e.contains("channel 'C-3' has no train array"), "{e}");
+    // A sequence outside the test array: file and line.
+    std::fs::write(
+        dir.join("labeled_anomalies.csv"),
+        "chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,MSL,\"[[10, 90]]\",[point],50\n",
+    )
+    .expect("w");
+    let e = read_folder(&dir).expect_err("outside").to_string();
+    assert!(e.contains("labeled_anomalies.csv, line 2") && e.contains("[10, 90]"), "{e}");
+}
