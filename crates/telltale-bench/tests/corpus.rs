@@ -173,7 +173,7 @@ fn skab_pooling_counts_every_test_row_and_scores_perfect_flags() {
     let labels = &files[0].anomaly[TRAIN_ROWS..];
     let flags: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
     let scores: Vec<f64> = labels.iter().map(|&l| f64::from(l) * 2.0).collect();
-    let figures = pool(&files, &[FileResult { flags, scores, threshold: 1.0 }]).expect("pool");
+    let figures = pool(files.iter().zip(&[FileResult { flags, scores, threshold: 1.0 }])).expect("pool");
     let c = &figures.confusion;
     assert_eq!((c.tp, c.fp, c.tn, c.fn_), (50, 0, 150, 0));
     assert_eq!((figures.f1, figures.far, figures.mar), (1.0, 0.0, 0.0));

@@ -37,20 +37,6 @@ pub struct Label {
     pub num_values: usize,
 }
 
-/// Splits a CSV line on commas outside double quotes.
-fn cells(line: &str) -> Vec<String> {
-    let (mut out, mut cell, mut quoted) = (Vec::new(), String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cell)),
-            c => cell.push(c),
-        }
-    }
-    out.push(cell);
-    out
-}
-
 /// `[[a, b], [c, d]]` into ranges.
 fn sequences(text: &str) -> Option<Vec<(usize, usize)>> {
     let numbers: Vec<usize> = text
@@ -64,22 +50,24 @@ fn sequences(text: &str) -> Option<Vec<(usize, usize)>> {
 
 /// Reads `labeled_anomalies.csv`; errors name the file and line.
 pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::Data(format!("{}: cannot read: {e}", path.display())))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let header = lines.next().map(|(_, l)| cells(l)).unwrap_or_default();
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| Error::Data(format!("{}: cannot read: {e}", path.display())))?;
+    let header = rdr.headers().map_err(|e| Error::Data(format!("{}: {e}", path.display())))?.clone();
     let col = |name: &str| {
         header
             .iter()
-            .position(|h| h.trim() == name)
+            .position(|h| h == name)
             .ok_or_else(|| Error::Data(format!("{}: no '{name}' column (the header is {:?})", path.display(), header)))
     };
     let (id, craft, seq, num) = (col("chan_id")?, col("spacecraft")?, col("anomaly_sequences")?, col("num_values")?);
     let mut out = Vec::new();
-    for (i, line) in lines {
-        let at = |what: &str| Error::Data(format!("{}, line {}: {what}", path.display(), i + 1));
-        let c = cells(line);
-        let get = |k: usize| c.get(k).map(|s| s.trim().to_owned()).ok_or_else(|| at("too few fields"));
+    for record in rdr.records() {
+        let record = record.map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let at = |what: &str| Error::Data(format!("{}, line {line}: {what}", path.display()));
+        let get = |k: usize| record.get(k).map(str::to_owned).ok_or_else(|| at("too few fields"));
         let sequences = sequences(&get(seq)?).ok_or_else(|| at("anomaly_sequences is not a list of [start, end]"))?;
         let num_values = get(num)?.parse().map_err(|_| at("num_values is not a count"))?;
         if let Some(&(a, b)) = sequences.iter().find(|(a, b)| a > b || *b >= num_values) {
@@ -142,10 +130,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoted_sequences_and_classes_are_read() {
-        let c = cells(r#"C-2,MSL,"[[290, 390], [1540, 1575]]","[point, contextual]",2051"#);
-        assert_eq!(c.len(), 5);
-        assert_eq!(sequences(&c[2]), Some(vec![(290, 390), (1540, 1575)]));
+    fn sequences_are_read_and_malformed_ones_refused() {
+        assert_eq!(sequences("[[290, 390], [1540, 1575]]"), Some(vec![(290, 390), (1540, 1575)]));
         assert_eq!(sequences("[[1, 2], [3]]"), None);
         assert_eq!(sequences("[]"), Some(vec![]));
     }

@@ -58,27 +58,17 @@ struct Fitted {
 }
 
 fn fit(series: &[Series], fold: &[usize], f: usize) -> Fitted {
-    let pick = |held_out: bool| -> Vec<Series> {
-        series.iter().zip(fold).filter(|(_, g)| (**g == f) == held_out).map(|(s, _)| s.clone()).collect()
-    };
-    let (train, test) = (pick(false), pick(true));
+    let pick = |held_out: bool| series.iter().zip(fold).filter(move |(_, g)| (**g == f) == held_out).map(|(s, _)| s);
     let mut held_out = [Outcome::default(); 3];
     let mut train_standard = 0.0;
     for (p, profile) in PROFILES.iter().enumerate() {
-        let (threshold, _) = optimise_threshold(&train, profile);
+        let (threshold, _) = optimise_threshold(pick(false), profile);
         if p == 0 {
-            train_standard = score_at(&train, profile, threshold).score;
+            train_standard = score_at(pick(false), profile, threshold).score;
         }
-        held_out[p] = score_at(&test, profile, threshold).total;
+        held_out[p] = score_at(pick(true), profile, threshold).total;
     }
     Fitted { train_standard, held_out }
-}
-
-fn add(total: &mut Outcome, o: &Outcome) {
-    total.score += o.score;
-    total.detected += o.detected;
-    total.missed += o.missed;
-    total.false_positives += o.false_positives;
 }
 
 fn normalised(totals: &[Outcome; 3], windows: usize) -> [f64; 3] {
@@ -98,7 +88,7 @@ pub fn cross_validate(detectors: &[(String, Vec<Series>)], k: usize) -> Result<C
     for f in 0..k {
         let fitted: Vec<Fitted> = detectors.iter().map(|(_, s)| fit(s, &fold, f)).collect();
         for (total, fit) in per_detector.iter_mut().zip(&fitted) {
-            total.iter_mut().zip(&fit.held_out).for_each(|(t, o)| add(t, o));
+            total.iter_mut().zip(&fit.held_out).for_each(|(t, o)| t.add(o));
         }
         // Ties go to the first in roster order.
         let best = fitted
@@ -109,7 +99,7 @@ pub fn cross_validate(detectors: &[(String, Vec<Series>)], k: usize) -> Result<C
                 _ => Some((i, x.train_standard)),
             })
             .map_or(0, |(i, _)| i);
-        procedure.iter_mut().zip(&fitted[best].held_out).for_each(|(t, o)| add(t, o));
+        procedure.iter_mut().zip(&fitted[best].held_out).for_each(|(t, o)| t.add(o));
         chosen.push(detectors.get(best).map(|(n, _)| n.clone()).unwrap_or_default());
     }
     let [standard, reward_low_fp, reward_low_fn] = normalised(&procedure, windows);

@@ -32,25 +32,13 @@ pub fn render_bench(report: &BenchReport) -> String {
         "windows",
         "FPs"
     );
-    for d in &report.detectors {
+    let rows = report.detectors.iter().map(|d| (d.name.clone(), d));
+    let peers = report.compared.iter().map(|d| (format!("{} (result files)", d.name), d));
+    for (name, d) in rows.chain(peers) {
         let std = &d.profiles[0];
         out.push_str(&format!(
             "{:<34} {:>9.1} {:>9.1} {:>9.1}   {:>9.4} {:>3}/{:<3} {:>5}\n",
-            d.name,
-            d.standard,
-            d.reward_low_fp,
-            d.reward_low_fn,
-            std.threshold,
-            std.total.detected,
-            std.total.detected + std.total.missed,
-            std.total.false_positives
-        ));
-    }
-    for d in &report.compared {
-        let std = &d.profiles[0];
-        out.push_str(&format!(
-            "{:<34} {:>9.1} {:>9.1} {:>9.1}   {:>9.4} {:>3}/{:<3} {:>5}\n",
-            format!("{} (result files)", d.name),
+            name,
             d.standard,
             d.reward_low_fp,
             d.reward_low_fn,

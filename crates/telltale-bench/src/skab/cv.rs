@@ -46,41 +46,36 @@ const PROTOCOL: &str = "files dealt into K folds by name; for each fold the dete
                         other folds is chosen and the fold scored with it; held-out folds pooled";
 
 /// Cross-validates the choice among `detectors` (`(name, one result per file)`, files in `files` order).
-pub fn cross_validate(files: &[SkabFile], detectors: &[(String, Vec<FileResult>)], k: usize) -> Result<SkabCv> {
+pub fn cross_validate<'a>(
+    files: &'a [SkabFile],
+    detectors: &'a [(String, Vec<FileResult>)],
+    k: usize,
+) -> Result<SkabCv> {
     let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
     let fold = folds::assign(&names, k)?;
-    let subset = |results: &[FileResult], held_out: bool, f: usize| -> (Vec<SkabFile>, Vec<FileResult>) {
-        files
-            .iter()
-            .zip(results)
-            .zip(&fold)
-            .filter(|(_, g)| (**g == f) == held_out)
-            .map(|((file, r), _)| (file.clone(), r.clone()))
-            .unzip()
+    // Each file with `results`' entry for it, in (`held_out`) or out of fold `f`.
+    let subset = |results: &'a [FileResult], held_out: bool, f: usize| {
+        files.iter().zip(results).zip(&fold).filter(move |(_, g)| (**g == f) == held_out).map(|(pair, _)| pair)
     };
-    let mut chosen_files = Vec::new();
-    let mut chosen_results = Vec::new();
+    let mut picked: Vec<(&SkabFile, &FileResult)> = Vec::with_capacity(files.len());
     let mut chosen = Vec::with_capacity(k);
     for f in 0..k {
         let mut best: Option<(usize, f64)> = None;
         for (i, (_, results)) in detectors.iter().enumerate() {
-            let (train_files, train_results) = subset(results, false, f);
-            let f1 = pool(&train_files, &train_results)?.f1;
+            let f1 = pool(subset(results, false, f))?.f1;
             // Ties go to the first in roster order; a NaN F1 is never chosen over a number.
             if best.is_none_or(|(_, b)| f1 > b) {
                 best = Some((i, f1));
             }
         }
         let Some((i, _)) = best else { break };
-        let (test_files, test_results) = subset(&detectors[i].1, true, f);
-        chosen_files.extend(test_files);
-        chosen_results.extend(test_results);
+        picked.extend(subset(&detectors[i].1, true, f));
         chosen.push(detectors[i].0.clone());
     }
-    let procedure = pool(&chosen_files, &chosen_results)?;
+    let procedure = pool(picked)?;
     let detectors = detectors
         .iter()
-        .map(|(name, results)| Ok(CvRow { name: name.clone(), figures: pool(files, results)? }))
+        .map(|(name, results)| Ok(CvRow { name: name.clone(), figures: pool(files.iter().zip(results))? }))
         .collect::<Result<Vec<_>>>()?;
     Ok(SkabCv {
         k,

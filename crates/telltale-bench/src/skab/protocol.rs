@@ -182,13 +182,13 @@ pub struct SkabFigures {
     pub confusion: Confusion,
 }
 
-/// Pools the outcomes of files (same order as `files`) into SKAB's figures.
-pub fn pool(files: &[SkabFile], results: &[FileResult]) -> Result<SkabFigures> {
+/// Pools the outcomes of files (each file with its result) into SKAB's figures.
+pub fn pool<'a>(files: impl IntoIterator<Item = (&'a SkabFile, &'a FileResult)>) -> Result<SkabFigures> {
     let mut labels = Vec::new();
     let mut flags = Vec::new();
     let mut relative = Vec::new();
     let mut series = Vec::new();
-    for (f, r) in files.iter().zip(results) {
+    for (f, r) in files {
         labels.extend_from_slice(&f.anomaly[TRAIN_ROWS..]);
         flags.extend_from_slice(&r.flags);
         let t = r.scale();
@@ -345,7 +345,7 @@ impl SkabRun {
                 results
                     .push(run_file(det, f, device).context_with(|| format!("{} on {}", det.name, f.path.display()))?);
             }
-            let figures = pool(files, &results)?;
+            let figures = pool(files.iter().zip(&results))?;
             if let Some(out) = &self.report {
                 record(det, &figures, files, &results).write(&out.join(&det.name))?;
             }

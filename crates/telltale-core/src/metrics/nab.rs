@@ -96,7 +96,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn add(&mut self, other: &Outcome) {
+    /// Adds `other`'s score and counts to these (outcomes of several series summed).
+    pub fn add(&mut self, other: &Outcome) {
         self.score += other.score;
         self.detected += other.detected;
         self.missed += other.missed;
@@ -253,7 +254,7 @@ pub struct ProfileScore {
 
 /// The threshold that maximises the corpus' summed raw score under `profile`
 /// (NAB's optimiser), with that score. Ties go to the highest threshold.
-pub fn optimise_threshold(corpus: &[Series], profile: &Profile) -> (f64, f64) {
+pub fn optimise_threshold<'a>(corpus: impl IntoIterator<Item = &'a Series>, profile: &Profile) -> (f64, f64) {
     // Every scorable row of the corpus, windows numbered across the corpus.
     let mut rows: Vec<(f64, Place)> = Vec::new();
     let mut windows = 0;
@@ -315,15 +316,16 @@ pub fn score_corpus(corpus: &[Series], profile: &Profile) -> ProfileScore {
 }
 
 /// Scores a corpus under one profile at a given threshold.
-pub fn score_at(corpus: &[Series], profile: &Profile, threshold: f64) -> ProfileScore {
+pub fn score_at<'a>(corpus: impl IntoIterator<Item = &'a Series>, profile: &Profile, threshold: f64) -> ProfileScore {
     let mut total = Outcome::default();
-    let mut series = Vec::with_capacity(corpus.len());
+    let mut series = Vec::new();
+    let mut windows = 0;
     for s in corpus {
         let o = s.outcome(profile, threshold);
         total.add(&o);
         series.push((s.name.clone(), o));
+        windows += s.windows;
     }
-    let windows = corpus.iter().map(Series::windows).sum();
     ProfileScore {
         profile: profile.name.to_owned(),
         threshold,
