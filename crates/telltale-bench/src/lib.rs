@@ -16,6 +16,7 @@
 //! - [`msl`]: NASA MSL in telemanom's layout (so far its readers only).
 //! - [`perf`]: performance runs (training, inference latency, the live stream).
 //! - [`folds`]: folds for cross-validation (`--cv K`), by unit name.
+//! - [`zoo`]: a zoo detector fitted on nominal rows and scored on others, as SKAB and MSL run it.
 //! - [`roster`]: choosing a roster's detectors by name; [`frame`]: what every corpus reader starts from.
 //! - `benches/runtime.rs`: criterion benches of telltale-runtime on every preset.
 //!
@@ -32,5 +33,6 @@ pub mod nab;
 pub mod perf;
 pub mod roster;
 pub mod skab;
+pub mod zoo;
 
 pub use error::{Error, Result};

@@ -177,3 +177,21 @@ fn windows_match_the_seed_loop_and_pandas_mode() {
         assert_eq!(w.labels().expect("labels"), u8s(&case["window_labels"]).as_slice());
     }
 }
+
+#[test]
+fn vus_matches_tsb_ad() {
+    // Values from TSB-AD's own code: tools/reference/vus_golden.py.
+    let g: Value = serde_json::from_str(include_str!("golden/tsb_ad_vus.json")).expect("JSON");
+    let cases = g["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 8);
+    for c in cases {
+        let what = format!("{} ({} thresholds)", c["case"], c["thresholds"]);
+        let window = c["window"].as_u64().expect("window") as usize;
+        let thresholds = c["thresholds"].as_u64().expect("thresholds") as usize;
+        let v = telltale_core::metrics::vus(&u8s(&c["labels"]), &f64s(&c["scores"]), window, thresholds).expect(&what);
+        close(v.pr, c["vus_pr"].as_f64().expect("pr"), 1e-9, &format!("VUS-PR {what}"));
+        close(v.roc, c["vus_roc"].as_f64().expect("roc"), 1e-9, &format!("VUS-ROC {what}"));
+    }
+    let none = telltale_core::metrics::vus(&[0, 0, 0], &[0.1, 0.2, 0.3], 2, 250).expect_err("no anomaly");
+    assert!(none.to_string().contains("no point is labelled anomalous"), "{none}");
+}

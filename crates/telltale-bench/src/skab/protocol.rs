@@ -15,20 +15,17 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use telltale_core::Dataset;
 use telltale_core::metrics::Confusion;
 use telltale_core::metrics::nab::{PROFILES, Series, score_at};
-use telltale_core::{Dataset, Scaler, ScalerKind, ThresholdSpec};
-use telltale_models::baselines::Baseline;
-use telltale_models::config::{ModelConfig, WindowConfig, data_root};
-use telltale_models::pipeline::Detector;
-use telltale_models::samples::WindowData;
-use telltale_models::train::{Quiet, TrainConfig, train};
+use telltale_models::config::data_root;
 use telltale_report::{Record, RunInfo, ScoreRow};
 
 use crate::error::{Context, Error, Result};
 use crate::roster::select;
 use crate::skab::corpus::{SkabFile, TRAIN_ROWS, read_folder};
 use crate::skab::cv::{SkabCv, cross_validate};
+use crate::zoo::{ZooDetector, fit_score};
 
 /// The detectors and their threshold rules, `examples/skab-bench.toml`.
 const ROSTER: &str = include_str!("../../../../examples/skab-bench.toml");
@@ -38,48 +35,8 @@ const PROTOCOL: &str = "SKAB: per file, scaler, model and threshold fitted on th
                         the rest scored, each row by the window ending on it; confusion counts pooled over files; \
                         changepoints = |diff(flags)|, NAB-scored in 60 s windows right of each labelled changepoint";
 
-/// One detector of the SKAB run: the model sections of an experiment file.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SkabDetector {
-    /// Name in the tables.
-    pub name: String,
-    /// Seed of weights and shuffles.
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-    /// Scaler fitted on each file's first 400 rows.
-    #[serde(default)]
-    pub scaler: ScalerKind,
-    /// Windows.
-    pub window: WindowConfig,
-    /// The model.
-    pub model: ModelConfig,
-    /// Training (networks).
-    #[serde(default)]
-    pub train: TrainConfig,
-    /// Threshold fitted on the training windows' scores (default: 99th percentile).
-    #[serde(default)]
-    pub threshold: Option<ThresholdSpec>,
-    /// Multiplier on the fitted threshold (SKAB's notebooks use 3/2 of a
-    /// training quantile for their autoencoders).
-    #[serde(default = "one")]
-    pub margin: f64,
-    /// A row is flagged when the windows ending on it and on the `hold − 1`
-    /// rows before it all reach the threshold (1: the window alone).
-    #[serde(default = "one_row")]
-    pub hold: usize,
-}
-
-fn one_row() -> usize {
-    1
-}
-
-fn default_seed() -> u64 {
-    42
-}
-
-fn one() -> f64 {
-    1.0
-}
+/// One detector of the SKAB run (a detector of the zoo; SKAB reads every column).
+pub type SkabDetector = ZooDetector;
 
 /// What one file gives.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,60 +58,17 @@ impl FileResult {
 
 /// Runs one detector on one file.
 pub fn run_file(det: &SkabDetector, file: &SkabFile, device: &Device) -> Result<FileResult> {
-    let task = det.model.task();
-    let channels = file.features.len();
-    let mut data =
-        Dataset::from_parts(file.features.clone(), file.values.clone(), Some(file.timestamps.clone()), None)?;
-    let fit_rows: Vec<bool> = (0..file.rows()).map(|r| r < TRAIN_ROWS).collect();
-    let scaler = Scaler::fit(det.scaler, data.values(), channels, &fit_rows)?;
-    scaler.transform(data.values_mut());
-    let windows = det.window.windows(task, &data)?;
-    let wd = WindowData { values: data.values(), channels, windows: &windows, row_labels: None };
-    let all: Vec<usize> = (0..windows.len()).collect();
-    let fit: Vec<usize> = all.iter().copied().filter(|&i| windows.rows(i).end <= TRAIN_ROWS).collect();
-    if fit.len() < 10 {
-        return Err(Error::Data(format!("{}: fewer than 10 windows in the first {TRAIN_ROWS} rows", file.name)));
-    }
-    let detector = match &det.model {
-        ModelConfig::Neural(net) => {
-            let cut = fit.len() - fit.len() / 5;
-            let dims = telltale_models::NetDims { channels, steps: wd.steps(), horizon: wd.horizon() };
-            let t = train(net, &dims, &wd, &fit[..cut], &fit[cut..], &det.train, det.seed, device, &mut Quiet)?;
-            Detector::Neural(t.net)
+    let data = Dataset::from_parts(file.features.clone(), file.values.clone(), Some(file.timestamps.clone()), None)?;
+    let scored = fit_score(det, &data, TRAIN_ROWS, &data, &file.name, device)?;
+    let threshold = det.static_threshold(&scored.fit).map_err(|e| match e {
+        Error::Config { field, .. } => {
+            Error::Config { field, message: "SKAB's protocol takes a static threshold (fixed, percentile, pot)".into() }
         }
-        ModelConfig::Baseline(b) => Detector::Baseline(Baseline::fit(b, &wd, &fit, det.seed)?),
-    };
-    let scores = detector.score(task, &wd, &all, &scaler, 0.01, device)?.score;
-    let fit_scores: Vec<f64> = fit.iter().map(|&i| scores[i]).collect();
-    let spec = det.threshold.unwrap_or(ThresholdSpec::Percentile { q: 99.0 });
-    let threshold = match spec.fit(&fit_scores)? {
-        telltale_core::Threshold::Static { value } => value * det.margin,
-        _ => {
-            return Err(Error::Config {
-                field: "threshold".into(),
-                message: "SKAB's protocol takes a static threshold (fixed, percentile, pot)".into(),
-            });
-        }
-    };
-    // The window that ends on each row scores it.
-    let test_rows = file.rows() - TRAIN_ROWS;
-    let mut row_scores = vec![f64::NEG_INFINITY; test_rows];
-    for &i in &all {
-        let last = windows.rows(i).end - 1;
-        if last >= TRAIN_ROWS {
-            row_scores[last - TRAIN_ROWS] = scores[i];
-        }
-    }
-    let hold = det.hold.max(1);
-    let mut run = 0;
-    let flags = row_scores
-        .iter()
-        .map(|&s| {
-            run = if s >= threshold { run + 1 } else { 0 };
-            run >= hold
-        })
-        .collect();
-    Ok(FileResult { flags, scores: row_scores, threshold })
+        other => other,
+    })?;
+    let scores = scored.rows[TRAIN_ROWS..].to_vec();
+    let flags = det.flags(&scores, threshold);
+    Ok(FileResult { flags, scores, threshold })
 }
 
 /// Pooled figures of one detector over the files.

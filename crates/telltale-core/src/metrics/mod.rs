@@ -11,14 +11,17 @@
 //!   SKAB's false- and missed-alarm rates.
 //! - [`nab`]: the Numenta Anomaly Benchmark score, its profiles, threshold
 //!   optimisation and normalisation.
+//! - [`vus`]: VUS-PR and VUS-ROC, TSB-AD's range-aware threshold-free measures.
 
 pub mod classification;
 pub mod events;
 pub mod nab;
 pub mod ranking;
 pub mod regression;
+pub mod vus;
 
 pub use classification::{ClassMetrics, ClassificationReport, Confusion};
 pub use events::{EventMetrics, segments};
 pub use ranking::{average_precision, pr_curve, roc_auc, roc_curve};
 pub use regression::{ForecastErrors, mae, rmse};
+pub use vus::{Vus, vus, vus_pr};
