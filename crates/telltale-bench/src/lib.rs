@@ -13,7 +13,7 @@
 //!
 //!   [`nab`] (the Numenta Anomaly Benchmark; its scorer is a metric of the data core,
 //!   `telltale_core::metrics::nab`) and [`skab`] (the Skoltech Anomaly Benchmark).
-//! - [`msl`]: NASA MSL in telemanom's layout (so far its readers only).
+//! - [`msl`]: NASA MSL in telemanom's layout (`telltale bench msl`).
 //! - [`perf`]: performance runs (training, inference latency, the live stream).
 //! - [`folds`]: folds for cross-validation (`--cv K`), by unit name.
 //! - [`zoo`]: a zoo detector fitted on nominal rows and scored on others, as SKAB and MSL run it.

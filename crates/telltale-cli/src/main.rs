@@ -17,6 +17,7 @@ mod export;
 mod inspect;
 mod judge;
 mod latency;
+mod msl;
 mod nab;
 mod output;
 mod report;
@@ -122,6 +123,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),
         Command::Bench(BenchCommand::Nab(args)) => nab::run_bench(args),
         Command::Bench(BenchCommand::Skab(args)) => skab::run(args),
+        Command::Bench(BenchCommand::Msl(args)) => msl::run(args),
         Command::NabScore(args) => nab::run_score(args),
         Command::Report(args) => report::run(args),
         Command::Export(args) => export::run(args),

@@ -1,4 +1,4 @@
-//! Flags of the benchmarks: `bench train|latency|stream|nab|skab` and `nab-score`.
+//! Flags of the benchmarks: `bench train|latency|stream|nab|skab|msl` and `nab-score`.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,38 @@ pub(crate) enum BenchCommand {
     Nab(BenchNabArgs),
     /// The Skoltech Anomaly Benchmark's protocol on every labelled SKAB-format file of a folder, beside its leaderboard.
     Skab(BenchSkabArgs),
+    /// NASA's spacecraft telemetry (telemanom's layout): detectors fitted on each channel's train array, its test
+    /// array scored, telemanom's event-level figures summed over channels, point-wise F1, ROC-AUC and VUS-PR.
+    Msl(BenchMslArgs),
+}
+
+/// `telltale bench msl`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchMslArgs {
+    /// Folder in telemanom's layout: `labeled_anomalies.csv`, `train/<chan>.npy`, `test/<chan>.npy`
+    /// (default: $TELLTALE_DATA/MSL).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The detectors, a TOML file laid out like `examples/msl-bench.toml` (default: that roster, built in).
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+
+    /// Only these detectors (comma-separated names; default: the whole roster).
+    #[arg(long, value_delimiter = ',')]
+    pub detectors: Vec<String>,
+
+    /// Also cross-validate the choice of detector over K folds of channels (chosen on the other folds).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+
+    /// Device for the networks.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `telltale bench nab`.

@@ -16,7 +16,8 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 pub(crate) use self::bench::{
-    BenchCommand, BenchLatencyArgs, BenchNabArgs, BenchSkabArgs, BenchStreamArgs, BenchTrainArgs, NabScoreArgs,
+    BenchCommand, BenchLatencyArgs, BenchMslArgs, BenchNabArgs, BenchSkabArgs, BenchStreamArgs, BenchTrainArgs,
+    NabScoreArgs,
 };
 pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
 pub(crate) use self::model::{DetectArgs, EvaluateArgs, ExportArgs, PartArg, ReportArgs, TrainArgs, TuneArgs};
