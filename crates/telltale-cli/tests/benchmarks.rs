@@ -1,5 +1,5 @@
-//! `telltale nab-score`, `bench nab` and `bench skab` on generated corpora
-//! laid out as NAB's and SKAB's (the real ones are read from TELLTALE_DATA by
+//! `telltale nab-score`, `bench nab`, `bench skab` and `bench msl` on generated corpora
+//! laid out as NAB's, SKAB's and telemanom's (the real ones are read from TELLTALE_DATA by
 //! the benches, never by the tests).
 
 use std::fmt::Write as _;
@@ -317,4 +317,111 @@ fn bench_nab_cross_validates_compares_result_files_and_scores_partial_corpora() 
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(err.contains("combined_windows.json") && err.contains("'cat/s0.csv', does not exist"), "{err}");
+}
+
+/// A `.npy` v1 file of `<f8` values, `rows` × `cols`, C order.
+fn npy(rows: usize, cols: usize, values: &[f64]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    out
+}
+
+/// A folder in telemanom's layout: channels of a sine value and one command
+/// flag, 600 train rows, 800 test rows; channel `k` has a level shift at
+/// `at[k]..at[k]+30` of its test array.
+fn msl_folder(s: &Scratch, at: &[usize]) -> String {
+    let mut labels = String::from("chan_id,spacecraft,anomaly_sequences,class,num_values\n");
+    for (k, &a) in at.iter().enumerate() {
+        let name = format!("X-{k}");
+        let array = |rows: usize, seed: u64, shift: Option<usize>| {
+            let v = Series::level(rows, 0.0).sine(1.0, 0.2).noise(0.05, seed);
+            let v = match shift {
+                Some(a) => v.shift(a..a + 30, 4.0),
+                None => v,
+            };
+            let flat: Vec<f64> =
+                v.values().iter().enumerate().flat_map(|(i, &x)| [x, f64::from(u8::from(i % 50 == 0))]).collect();
+            npy(rows, 2, &flat)
+        };
+        s.write(&format!("msl/train/{name}.npy"), array(600, k as u64, None));
+        s.write(&format!("msl/test/{name}.npy"), array(800, 10 + k as u64, Some(a)));
+        writeln!(labels, "{name},MSL,\"[[{a}, {}]]\",[point],800", a + 29).expect("fmt");
+    }
+    s.write("msl/labeled_anomalies.csv", &labels);
+    s.path("msl")
+}
+
+#[test]
+fn bench_msl_runs_telemanoms_protocol_on_any_folder_in_its_layout() {
+    let s = Scratch::new("bench-msl");
+    let dir = msl_folder(&s, &[300, 500, 650]);
+    let roster = s.write(
+        "msl-roster.toml",
+        "[[detector]]\nname = \"k-sigma\"\ncolumns = \"value\"\nwindow = { size = 1, step = 1 }\n\
+         model = { preset = \"k-sigma\", k = 3.0 }\nthreshold = { kind = \"percentile\", q = 100.0 }\nmargin = 1.5\n\n\
+         [[detector]]\nname = \"pca-all\"\ncolumns = \"all\"\nwindow = { size = 1, step = 1 }\n\
+         model = { preset = \"pca\", variance = 0.9, quantile = 0.99, features = \"flat\" }\nthreshold = { kind = \"telemanom\", batch = 70, window = 700 }\n\n\
+         [[stream]]\nname = \"novelty\"\nquiet = 0.0\ndetector = { kind = \"novelty\", blocks = 60, lengths = [2, 3] }\n\
+         threshold = { kind = \"fixed\", value = 0.7 }\n",
+    );
+    let j = json(&telltale(&["bench", "msl", "--data-dir", &dir, "--roster", &roster, "--cv", "3", "--json"]));
+    assert_eq!(j["channel_names"].as_array().expect("names").len(), 3);
+    assert_eq!(j["sequences"], 3);
+    assert!(j["telemanom_stored"].is_null(), "channels telemanom's run does not list get no peer row");
+    let dets = j["detectors"].as_array().expect("detectors");
+    assert_eq!(
+        dets.iter().map(|d| d["name"].as_str().expect("name")).collect::<Vec<_>>(),
+        ["k-sigma", "pca-all", "novelty"]
+    );
+    // A shift of 4 against a sine of 1 and noise of 0.05, cut at 1.5 × the train maximum: every shift found, nothing else.
+    let k = &dets[0];
+    assert_eq!(
+        (k["events"]["tp"].as_u64(), k["events"]["fp"].as_u64(), k["events"]["fn"].as_u64()),
+        (Some(3), Some(0), Some(0)),
+        "{k}"
+    );
+    assert_eq!((k["precision"].as_f64(), k["recall"].as_f64(), k["f1"].as_f64()), (Some(1.0), Some(1.0), Some(1.0)));
+    for d in dets {
+        for key in ["f05", "point_f1", "roc_auc", "vus_pr"] {
+            let v = d[key].as_f64().unwrap_or(f64::NAN);
+            assert!((0.0..=1.0).contains(&v), "{key} of {}: {v}", d["name"]);
+        }
+        let per: u64 =
+            d["channels"].as_array().expect("per channel").iter().map(|c| c["tp"].as_u64().expect("tp")).sum();
+        assert_eq!(Some(per), d["events"]["tp"].as_u64(), "per-channel counts add up");
+    }
+    assert!(k["roc_auc"].as_f64().expect("auc") > 0.95 && k["vus_pr"].as_f64().expect("vus") > 0.5, "{k}");
+    assert_eq!(j["best"]["name"], "k-sigma");
+    assert_eq!(j["best"]["f1"], 1.0);
+    // Cross-validated: the choice made on the other two channels each time, k-sigma's perfect record chosen.
+    let cv = &j["cv"];
+    assert_eq!(cv["k"], 3);
+    assert_eq!(cv["chosen"].as_array().expect("chosen").len(), 3);
+    assert_eq!(cv["f1"], 1.0);
+    // Text names which figures are in-sample and which cross-validated.
+    let o = telltale(&["bench", "msl", "--data-dir", &dir, "--roster", &roster, "--detectors", "k-sigma", "--cv", "3"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("in-sample") && text.contains("cross-validated (3 folds"), "{text}");
+    let o = telltale(&["bench", "msl", "--data-dir", &dir, "--detectors", "nope"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown detector 'nope'"));
+    // Bad input: a truncated array, a channel the labels name with no train array, an unknown detector.
+    std::fs::write(format!("{dir}/test/X-1.npy"), &npy(800, 2, &[0.0; 1600])[..900]).expect("truncate");
+    let o = telltale(&["bench", "msl", "--data-dir", &dir, "--roster", &roster]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("X-1.npy"), "{err}");
+    std::fs::remove_file(format!("{dir}/train/X-2.npy")).expect("remove");
+    s.write("msl/test/X-1.npy", npy(800, 2, &[0.0; 1600]));
+    let o = telltale(&["bench", "msl", "--data-dir", &dir, "--roster", &roster]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("'X-2' has no train array") && err.contains("labeled_anomalies.csv"),
+        "{err}"
+    );
 }

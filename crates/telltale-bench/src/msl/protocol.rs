@@ -231,9 +231,10 @@ pub fn run(options: &MslOptions, device: &Device) -> Result<MslReport> {
         results_by.push((det.name().to_owned(), results));
     }
     let cv = options.cv.map(|k| cross_validate(&channels, &results_by, k)).transpose()?;
+    // The first in roster order among equals.
     let best = rows
         .iter()
-        .max_by(|a, b| a.figures.f1.total_cmp(&b.figures.f1))
+        .reduce(|a, b| if b.figures.f1 > a.figures.f1 { b } else { a })
         .ok_or_else(|| Error::Failed("no detector to run".into()))?;
     let names: Vec<String> = channels.iter().map(|c| c.name.clone()).collect();
     Ok(MslReport {
