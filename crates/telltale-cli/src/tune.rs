@@ -21,9 +21,8 @@ pub(crate) fn run_tune(args: &TuneArgs) -> Result<()> {
         eprintln!("  {}  mean {:.4} ± {:.4}  ({:.1} s)", params(row), row.mean, row.std, row.seconds)
     })?;
     if args.json {
-        return print_json(
-            &serde_json::json!({ "folds": spec.folds, "kind": spec.kind, "metric": spec.metric, "rows": rows }),
-        );
+        return print_json(&serde_json::json!({ "folds": spec.folds, "kind": spec.kind, "metric": spec.metric,
+                                 "protocol": telltale_models::tune::PROTOCOL, "rows": rows }));
     }
     let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let mut s = format!(
@@ -34,6 +33,7 @@ pub(crate) fn run_tune(args: &TuneArgs) -> Result<()> {
         name(serde_json::json!(spec.metric)),
         if spec.metric.higher_is_better() { "higher" } else { "lower" }
     );
+    s += &format!("({})\n", telltale_models::tune::PROTOCOL);
     for (rank, row) in rows.iter().enumerate() {
         let folds: Vec<String> = row.folds.iter().map(|v| format!("{v:.4}")).collect();
         s += &format!(

@@ -112,6 +112,8 @@ fn tune_ranks_the_grid() {
     assert_eq!(rows.len(), 2);
     assert!(rows[0]["mean"].as_f64() >= rows[1]["mean"].as_f64(), "best first");
     assert_eq!(rows[0]["folds"].as_array().expect("folds").len(), 2);
+    let protocol = j["protocol"].as_str().expect("protocol");
+    assert!(protocol.contains("held-out folds only scored") && protocol.contains("purge"), "{protocol}");
 }
 
 fn fails(args: &[&str], code: i32, needle: &str) {

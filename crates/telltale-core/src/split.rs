@@ -389,6 +389,21 @@ pub fn kfold_blocked(windows: &Windows, idx: &[usize], k: usize, purge: usize) -
     Ok(folds)
 }
 
+/// `fold` with every training window that shares a row with a held-out
+/// window (or comes within `purge` rows of one) left out: overlapping
+/// windows on both sides of a fold would let the model see held-out rows.
+/// `idx` maps the fold's positions to window indices, as for [`kfold_blocked`].
+pub fn purged(windows: &Windows, idx: &[usize], fold: Fold, purge: usize) -> Fold {
+    let n_rows = idx.iter().map(|&i| windows.rows(i).end).max().unwrap_or(0) + purge;
+    let mut held = vec![false; n_rows + 1];
+    for &p in &fold.test {
+        let r = windows.rows(idx[p]);
+        held[r.start.saturating_sub(purge)..(r.end + purge).min(n_rows)].iter_mut().for_each(|h| *h = true);
+    }
+    let train = fold.train.into_iter().filter(|&p| !held[windows.rows(idx[p])].iter().any(|&h| h)).collect();
+    Fold { train, test: fold.test }
+}
+
 /// Counts the rows shared between the training part and the other parts.
 pub fn leakage(windows: &Windows, split: &Split, n_rows: usize) -> Leakage {
     let train = windows.covered_rows(&split.train, n_rows);
@@ -515,6 +530,24 @@ mod tests {
         let mut tested: Vec<usize> = kfold_blocked(&w, &all, 4, 4).unwrap().into_iter().flat_map(|f| f.test).collect();
         tested.sort_unstable();
         assert_eq!(tested, (0..w.len()).collect::<Vec<_>>(), "each window is tested exactly once");
+    }
+
+    #[test]
+    fn purged_folds_share_no_row_between_training_and_held_out_windows() {
+        let labels: Vec<u8> = (0..200).map(|i| u8::from(i % 7 < 2)).collect();
+        let d = labelled(labels);
+        // Windows of 10 rows every 5: each shares rows with its neighbours.
+        let w = Windows::classify(&d, &WindowSpec::new(10, 5)).unwrap();
+        let all: Vec<usize> = (0..w.len()).collect();
+        let wl = w.labels().unwrap().to_vec();
+        for f in kfold_stratified(&wl, 4, 1).unwrap() {
+            let before = f.train.len();
+            let f = purged(&w, &all, f, 0);
+            let held = w.covered_rows(&f.test, 200);
+            let trained = w.covered_rows(&f.train, 200);
+            assert!(held.iter().zip(&trained).all(|(h, t)| !(*h && *t)), "a row on both sides");
+            assert!(f.train.len() < before && !f.train.is_empty());
+        }
     }
 
     #[test]

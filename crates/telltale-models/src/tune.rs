@@ -12,7 +12,11 @@
 //!
 //! The folds are cut from the training and validation windows; the test
 //! windows stay untouched. Each fold refits the scaler on its own training
-//! rows. Every grid point is the experiment's configuration with the listed
+//! rows. Honest folds: a held-out fold is only scored. Early stopping and the
+//! threshold use the last fifth (in time) of the training fold, purged of
+//! overlap with the rest; `val-loss` is the held-out fold's loss; stratified
+//! folds drop every training window that shares a row with a held-out one
+//! (windows overlap), blocked folds leave a window's span between the parts. Every grid point is the experiment's configuration with the listed
 //! fields replaced, checked like any configuration.
 
 use std::collections::BTreeMap;
@@ -20,8 +24,8 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use telltale_core::split::{kfold_blocked, kfold_stratified};
-use telltale_core::{Dataset, Scaler, Threshold, ThresholdSpec};
+use telltale_core::split::{kfold_blocked, kfold_stratified, purged};
+use telltale_core::{Dataset, Scaler, Threshold, ThresholdSpec, Windows};
 
 use crate::baselines::Baseline;
 use crate::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
@@ -30,7 +34,13 @@ use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::pipeline::{Detector, fit_decision, forecast_eps};
 use crate::samples::WindowData;
-use crate::train::{Quiet, train};
+use crate::train::{Quiet, evaluate_loss, train};
+
+/// How the folds are used, as `telltale tune` prints it.
+pub const PROTOCOL: &str = "held-out folds only scored: early stopping and the threshold on the last fifth (in time) \
+                            of each training fold, purged of overlap with the rest; val-loss = the held-out fold's \
+                            loss; stratified folds purge training windows sharing rows with held-out ones, blocked \
+                            folds leave a window's span between the parts";
 
 /// One grid point's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +112,20 @@ pub fn grid_points(
         .collect()
 }
 
+/// The training fold's windows split for early stopping and the threshold:
+/// the last fifth in time validates, the rest trains, and training windows
+/// sharing rows with a validating one are left out. Nothing of the held-out
+/// fold is seen before it is scored.
+fn inner_split(windows: &Windows, train_idx: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut order = train_idx.to_vec();
+    order.sort_by_key(|&i| windows.rows(i).start);
+    let cut = order.len() - order.len() / 5;
+    let val = order.split_off(cut);
+    let first_val = val.iter().map(|&i| windows.rows(i).start).min().unwrap_or(usize::MAX);
+    let fit = order.into_iter().filter(|&i| windows.rows(i).end <= first_val).collect();
+    (fit, val)
+}
+
 fn fold_score(
     cfg: &ValidExperimentConfig,
     metric: TuneMetric,
@@ -118,30 +142,35 @@ fn fold_score(
     scaler.transform(&mut values);
     let wd = WindowData { values: &values, channels: raw.n_features(), windows: &windows, row_labels: raw.labels() };
     let dims = crate::presets::NetDims { channels: raw.n_features(), steps: wd.steps(), horizon: wd.horizon() };
-    let (detector, best_loss) = match &cfg.model {
+    let (fit_idx, val_idx) = inner_split(&windows, train_idx);
+    let detector = match &cfg.model {
         ModelConfig::Neural(n) => {
-            let t = train(n, &dims, &wd, train_idx, test_idx, &cfg.train, cfg.seed, device, &mut Quiet)?;
-            let best = t.history.iter().filter_map(|r| r.val_loss).fold(f64::INFINITY, f64::min);
-            (Detector::Neural(t.net), Some(best))
+            let t = train(n, &dims, &wd, &fit_idx, &val_idx, &cfg.train, cfg.seed, device, &mut Quiet)?;
+            if metric == TuneMetric::ValLoss {
+                // The held-out fold's loss: it took no part in training or early stopping.
+                return Ok(evaluate_loss(&t.net, task, n.recon_weight(), &wd, test_idx, device).0);
+            }
+            Detector::Neural(t.net)
         }
-        ModelConfig::Baseline(b) => (Detector::Baseline(Baseline::fit(b, &wd, train_idx, cfg.seed)?), None),
+        ModelConfig::Baseline(_) if metric == TuneMetric::ValLoss => {
+            return Err(Error::config("tune.metric", "baselines have no loss; use roc-auc, f1 or accuracy"));
+        }
+        ModelConfig::Baseline(b) => Detector::Baseline(Baseline::fit(b, &wd, &fit_idx, cfg.seed)?),
     };
-    if metric == TuneMetric::ValLoss {
-        return best_loss
-            .ok_or_else(|| Error::config("tune.metric", "baselines have no loss; use roc-auc, f1 or accuracy"));
-    }
-    let scores = detector.score(task, &wd, test_idx, &scaler, forecast_eps(cfg), device)?;
+    let eps = forecast_eps(cfg);
     let threshold = match (&cfg.threshold, task) {
         (Some(ThresholdSpec::Fixed { value }), _) => Threshold::Static { value: *value },
-        _ => fit_decision(cfg, &scores.score)?.threshold,
+        // Fitted on the training fold's validating windows, as `train` fits it on its validation set.
+        _ => fit_decision(cfg, &detector.score(task, &wd, &val_idx, &scaler, eps, device)?.score)?.threshold,
     };
+    let scores = detector.score(task, &wd, test_idx, &scaler, eps, device)?;
     let e = evaluate(String::new(), &scores, &windows, test_idx, &threshold, None)
         .ok_or_else(|| Error::Data("tuning by roc-auc, f1 or accuracy needs labels".into()))?;
     Ok(match metric {
         TuneMetric::RocAuc => e.roc_auc.unwrap_or(f64::NAN),
         TuneMetric::F1 => e.f1,
         TuneMetric::Accuracy => e.accuracy,
-        TuneMetric::ValLoss => unreachable!("handled above"),
+        TuneMetric::ValLoss => unreachable!("networks returned above; baselines refused"),
     })
 }
 
@@ -160,7 +189,11 @@ pub fn tune(cfg: &ValidExperimentConfig, device: &Device, progress: &mut dyn FnM
                 .labels()
                 .ok_or_else(|| Error::config("tune.kind", "stratified folds need labels; use \"blocked\""))?;
             let pool_labels: Vec<u8> = pool.iter().map(|&i| labels[i]).collect();
+            // Overlapping windows: training windows sharing rows with the held-out fold are purged.
             kfold_stratified(&pool_labels, tune.folds, cfg.seed)?
+                .into_iter()
+                .map(|f| purged(&windows, &pool, f, 0))
+                .collect()
         }
         FoldKind::Blocked => kfold_blocked(&windows, &pool, tune.folds, windows.span())?,
     };
@@ -183,4 +216,25 @@ pub fn tune(cfg: &ValidExperimentConfig, device: &Device, progress: &mut dyn FnM
     let better = tune.metric.higher_is_better();
     rows.sort_by(|a, b| if better { b.mean.total_cmp(&a.mean) } else { a.mean.total_cmp(&b.mean) });
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use telltale_core::WindowSpec;
+
+    use super::*;
+
+    #[test]
+    fn early_stopping_windows_come_after_and_apart_from_the_fitted_ones() {
+        // Windows of 10 rows every 5: neighbours share 5 rows.
+        let d = Dataset::from_parts(vec!["v".into()], vec![0.0; 200], None, None).expect("data");
+        let w = Windows::classify(&d, &WindowSpec::new(10, 5)).expect("windows");
+        let all: Vec<usize> = (0..w.len()).rev().collect();
+        let (fit, val) = inner_split(&w, &all);
+        assert_eq!(val.len(), w.len() / 5);
+        let first_val = val.iter().map(|&i| w.rows(i).start).min().expect("val");
+        assert!(fit.iter().all(|&i| w.rows(i).end <= first_val), "no fitted window reaches a validating row");
+        // Only the one window straddling the cut is lost.
+        assert_eq!(fit.len() + val.len() + 1, w.len());
+    }
 }
