@@ -9,7 +9,9 @@
 //!    `(Δμ/μ + Δσ/σ) / (|E_a| + |E_seq|²)`: how much the mean and deviation
 //!    drop when the scores above ε are removed, against how many scores
 //!    (`E_a`) and runs of them (`E_seq`, each widened by `buffer` either
-//!    side) are flagged.
+//!    side) are flagged; a `z` that flags more than 5 runs, or puts half the
+//!    window above ε, is never chosen (telemanom's sanity checks), and with
+//!    no `z` left the threshold is `μ + z_max·σ`.
 //! 3. Pruning: the runs' peaks, sorted down, with the highest unflagged score
 //!    appended; runs after the last drop of at least `prune` (fraction) from
 //!    one peak to the next are unflagged.
@@ -22,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::metrics::segments;
 use crate::stats::mean_std;
+
+/// Most runs a threshold may flag in one window (telemanom's sanity check).
+const MAX_RUNS: usize = 5;
 
 /// telemanom's settings (its defaults: batches of 70, a window of 30 of them,
 /// smoothing 5 %, z from 2.5 to 12, buffer 100, pruning 13 %).
@@ -99,7 +104,8 @@ impl Telemanom {
                 let (m2, s2) = mean_std(&below);
                 let runs = segments(&widen(&above, self.buffer)).len();
                 let score = ((mu - m2) / mu + (sd - s2) / sd) / (n_above + runs * runs) as f64;
-                if score > best.0 {
+                // telemanom's sanity checks: at most 5 runs, fewer than half the scores above ε.
+                if score > best.0 && runs <= MAX_RUNS && 2 * n_above < e.len() {
                     best = (score, eps);
                 }
             }
