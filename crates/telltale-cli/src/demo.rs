@@ -2,8 +2,8 @@
 //!
 //! It walks the data path: the seed 000 protocol's windows, its leaky random
 //! split beside a leakage-free split that holds out whole fan speeds, a
-//! scaler fitted on training rows only, the seed's published Keras model
-//! judged by telltale's metrics, telltale's own CNN-LSTM trained under
+//! scaler fitted on training rows only, the stored test scores of a Keras
+//! model trained offline with the seed's pipeline judged by telltale's metrics, telltale's own CNN-LSTM trained under
 //! both splits, and the first of them served live over MQTT to simulated
 //! fans (`demo_stream`).
 
@@ -124,7 +124,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     }
 
     emit(
-        "\n== 4. The seed's Keras CNN-LSTM judged by telltale: its test-split scores under the seed's own protocol\n   (scaler fitted on all rows, random split of overlapping windows: optimistic; tools/reference/keras_scores.py)\n",
+        "\n== 4. A Keras CNN-LSTM judged by telltale: stored test-split scores of one offline run of the seed's pipeline\n   (tools/reference/keras_scores.py, TensorFlow 2.21: scaler fitted on all rows, random split of overlapping\n   windows: optimistic; not the seed's published model, which was never released; Keras reruns vary 0.967-0.986)\n",
     )?;
     let scores = dir.join("examples/keras-cnn-lstm-test-scores.csv");
     let j = judge::judge(&MetricsArgs {

@@ -129,3 +129,33 @@ pub fn run_channel(det: &MslDetector, c: &Channel, device: &Device) -> Result<Ch
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error and every source under it, as the command line prints them.
+    fn chain(e: &Error) -> String {
+        let mut out = e.to_string();
+        let mut next = std::error::Error::source(e);
+        while let Some(s) = next {
+            out = format!("{out}: {s}");
+            next = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn the_shipped_rosters_read_and_a_bad_stream_threshold_is_named() {
+        let built_in = roster(None).expect("examples/msl-bench.toml");
+        assert!(built_in.iter().any(|d| d.name() == "telemanom-lstm"));
+        let grid = roster(Some(include_str!("../../../../examples/msl-grid.toml"))).expect("examples/msl-grid.toml");
+        assert_eq!(grid.len(), 13);
+        let bad = "[[stream]]\nname = \"g\"\nquiet = 0.0\ndetector = { kind = \"gaussian\", window = 10 }\n\
+                   threshold = { kind = \"percentile\", q = 99.0 }\n";
+        let err = chain(&roster(Some(bad)).expect_err("percentile on a stream"));
+        assert!(err.contains("stream 'g' threshold"), "{err}");
+        let err = chain(&roster(Some("[[detectr]]\nname = \"x\"\n")).expect_err("unknown table"));
+        assert!(err.contains("detectr"), "{err}");
+    }
+}

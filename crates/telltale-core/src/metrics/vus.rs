@@ -56,11 +56,13 @@ fn widened(labels: &[u8], seq: &[RangeInclusive<usize>], window: usize) -> Vec<f
     let half = window / 2;
     for r in seq {
         let (s, e) = (*r.start(), *r.end());
-        for x in e + 1..(e + half + 1).min(len) {
-            out[x] += (1.0 - (x - e) as f64 / window as f64).sqrt();
+        let after = e + 1..(e + half + 1).min(len);
+        for (x, v) in after.clone().zip(&mut out[after]) {
+            *v += (1.0 - (x - e) as f64 / window as f64).sqrt();
         }
-        for x in s.saturating_sub(half)..s {
-            out[x] += (1.0 - (s - x) as f64 / window as f64).sqrt();
+        let before = s.saturating_sub(half)..s;
+        for (x, v) in before.clone().zip(&mut out[before]) {
+            *v += (1.0 - (s - x) as f64 / window as f64).sqrt();
         }
     }
     out.iter_mut().for_each(|v| *v = v.min(1.0));
