@@ -16,6 +16,7 @@ pub(crate) fn run(args: &BenchSkabArgs) -> Result<()> {
         models: args.models.clone(),
         report: args.report.clone(),
         cv: args.cv,
+        search: args.search.clone(),
     })?;
     let dev = device(args.device)?;
     report(args.json, &run.run(&dev)?, render)

@@ -247,6 +247,22 @@ fn bench_skab_runs_the_protocol_on_any_skab_folder() {
     assert!(index.contains("k-sigma/report/index.html") && index.contains("pca/report/index.html"), "{index}");
     let o = telltale(&["bench", "skab", "--data-dir", &s.path("nothing-here")]);
     assert!(!o.status.success());
+    // A grid searched: the headline is the search's cross-validated figure; without --cv it is refused.
+    let grid = s.write(
+        "grid.toml",
+        "[[detector]]\nname = \"ks-2\"\nwindow = { size = 1, step = 1 }\nmodel = { preset = \"k-sigma\", k = 2.0 }\n\n\
+         [[detector]]\nname = \"ks-4\"\nwindow = { size = 1, step = 1 }\nmodel = { preset = \"k-sigma\", k = 4.0 }\n",
+    );
+    let skab = s.path("skab");
+    let j = json(&telltale(&["bench", "skab", "--data-dir", &skab, "--search", &grid, "--cv", "2", "--json"]));
+    assert_eq!(j["search"], true);
+    assert_eq!(j["detectors"].as_array().expect("cells").len(), 2);
+    assert!(j["cv"]["f1"].is_number());
+    let o = telltale(&["bench", "skab", "--data-dir", &skab, "--search", &grid, "--cv", "2"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("search over 2 cells, cross-validated: F1"), "{text}");
+    let o = telltale(&["bench", "skab", "--data-dir", &skab, "--search", &grid]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--cv"));
 }
 
 #[test]

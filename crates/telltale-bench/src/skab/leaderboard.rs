@@ -70,9 +70,22 @@ pub fn render(report: &SkabReport) -> String {
     for (name, v) in LEADERBOARD {
         out.push_str(&format!("{:<24} {:>5.2} {:>7.2} {:>7.2}\n", name, v[0], v[1], v[2]));
     }
-    out.push_str(&format!(
-        "\nbest in-sample: {} (F1 {:.3}, FAR {:.2} %, MAR {:.2} %)\n",
-        report.best.name, report.best.f1, report.best.far, report.best.mar
-    ));
+    match (&report.cv, report.search) {
+        (Some(cv), true) => out.push_str(&format!(
+            "\nsearch over {} cells, cross-validated: F1 {:.3}, FAR {:.2} %, MAR {:.2} % \
+             (the best cell in-sample, optimistic: {} F1 {:.3}, FAR {:.2} %)\n",
+            report.detectors.len(),
+            cv.f1,
+            cv.far,
+            cv.mar,
+            report.best.name,
+            report.best.f1,
+            report.best.far
+        )),
+        _ => out.push_str(&format!(
+            "\nbest in-sample: {} (F1 {:.3}, FAR {:.2} %, MAR {:.2} %)\n",
+            report.best.name, report.best.f1, report.best.far, report.best.mar
+        )),
+    }
     out
 }

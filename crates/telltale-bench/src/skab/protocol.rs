@@ -159,11 +159,16 @@ fn oracle_f1(labels: &[u8], scores: &[f64]) -> f64 {
 
 /// The built-in roster: every zoo preset and baseline that fits SKAB, with its threshold rule.
 pub fn roster() -> Result<Vec<SkabDetector>> {
+    parse_roster(ROSTER, "examples/skab-bench.toml")
+}
+
+/// A roster laid out like `examples/skab-bench.toml`; `origin` names it in errors.
+pub fn parse_roster(text: &str, origin: &str) -> Result<Vec<SkabDetector>> {
     #[derive(serde::Deserialize)]
     struct Roster {
         detector: Vec<SkabDetector>,
     }
-    Ok(toml::from_str::<Roster>(ROSTER).context_with(|| "examples/skab-bench.toml".into())?.detector)
+    Ok(toml::from_str::<Roster>(text).context_with(|| origin.to_owned())?.detector)
 }
 
 /// What `telltale bench skab` runs.
@@ -177,6 +182,9 @@ pub struct SkabOptions {
     pub report: Option<PathBuf>,
     /// Also cross-validate the choice of detector over this many folds of files.
     pub cv: Option<usize>,
+    /// A grid of settings (laid out like the roster) run instead of it; with `cv` its
+    /// cross-validated figure (the cell chosen on the other folds) is the headline.
+    pub search: Option<PathBuf>,
 }
 
 /// One detector's pooled figures.
@@ -224,6 +232,8 @@ pub struct SkabReport {
     /// Cross-validated figures (`--cv K`); every figure outside `cv` is in-sample.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cv: Option<SkabCv>,
+    /// True when the detectors are a `--search` grid: `cv` is then the search's honest figure.
+    pub search: bool,
 }
 
 /// The files read and the detectors chosen, before any is run.
@@ -235,6 +245,7 @@ pub struct SkabRun {
     roster: Vec<SkabDetector>,
     report: Option<PathBuf>,
     cv: Option<usize>,
+    search: bool,
 }
 
 impl SkabRun {
@@ -243,8 +254,22 @@ impl SkabRun {
         let dir = options.data_dir.clone().unwrap_or_else(|| data_root().join("SKAB/data"));
         let (files, skipped) =
             read_folder(&dir).context_with(|| format!("reading SKAB files under {}", dir.display()))?;
-        let roster = select(roster()?, &options.models, "--models", |d| &d.name)?;
-        Ok(SkabRun { dir, files, skipped, roster, report: options.report.clone(), cv: options.cv })
+        let all = match &options.search {
+            Some(p) => {
+                if options.cv.is_none() {
+                    return Err(Error::Config {
+                        field: "--search".into(),
+                        message: "a search is judged by its cross-validated score: add --cv K".into(),
+                    });
+                }
+                let text = std::fs::read_to_string(p).context_with(|| format!("reading {}", p.display()))?;
+                parse_roster(&text, &p.display().to_string())?
+            }
+            None => roster()?,
+        };
+        let roster = select(all, &options.models, "--models", |d| &d.name)?;
+        let search = options.search.is_some();
+        Ok(SkabRun { dir, files, skipped, roster, report: options.report.clone(), cv: options.cv, search })
     }
 
     /// Runs every chosen detector on every file (networks on `device`) and pools the figures.
@@ -281,6 +306,7 @@ impl SkabRun {
             detectors: rows,
             skipped: self.skipped,
             cv,
+            search: self.search,
         })
     }
 }

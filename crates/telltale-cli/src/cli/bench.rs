@@ -113,6 +113,11 @@ pub(crate) struct BenchSkabArgs {
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
 
+    /// A grid of settings (laid out like `examples/skab-bench.toml`) run instead of the roster: the headline is
+    /// the search's cross-validated score (`--cv K` needed), not the best cell's in-sample one.
+    #[arg(long, value_name = "FILE", requires = "cv")]
+    pub search: Option<PathBuf>,
+
     /// Device for the networks.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
