@@ -11,6 +11,9 @@
 //!   (online learning), off it is frozen once the warm-up ends.
 //! - [`novelty::Novelty`]: how far the latest stretch of the series (block
 //!   means, several lengths) lies from every earlier stretch it remembers.
+//! - [`topology::Topology`]: seed 002's topological PersistAD: the persistent
+//!   homology of the time-delay-embedded window, its persistence diagram
+//!   tested against those of normal windows.
 //!
 //! Raw scores become NAB anomaly scores in `[0, 1]` through the anomaly
 //! likelihood ([`likelihood::Likelihood`]: the short-term mean of raw scores
@@ -23,6 +26,7 @@ pub mod gaussian;
 pub mod likelihood;
 pub mod novelty;
 pub mod persist;
+pub mod topology;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +84,8 @@ detectors! {
     Forecast(forecast::ForecastConfig),
     /// Pattern novelty against a memory of the series' past.
     Novelty(novelty::NoveltyConfig),
+    /// Seed 002's topological PersistAD: persistent homology of the delay-embedded window, tested.
+    PersistTda(topology::TopologyConfig),
 }
 
 impl OnlineSpec {
