@@ -8,6 +8,7 @@ mod bench;
 // The flags' doc comments are clap's help text (`[tune]`, `runs/<name>`), not rustdoc links or HTML.
 #[allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 mod cli;
+mod compare;
 mod demo;
 mod demo_stream;
 mod detect;
@@ -118,6 +119,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Detect(args) => detect::run_detect(args),
         Command::Tune(args) => tune::run_tune(args),
+        Command::Compare(args) => compare::run(args),
         Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
         Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),

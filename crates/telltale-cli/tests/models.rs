@@ -513,3 +513,40 @@ fn the_dashboard_works_in_a_real_browser() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&format!("dashboard http://127.0.0.1:{port2}/ (no token: loopback only)")), "{stdout}");
 }
+
+#[test]
+fn compare_trains_each_configuration_on_its_split_over_seeds() {
+    let s = Scratch::new("models-cli-compare");
+    let hybrid = experiment(&s, "");
+    let text = std::fs::read_to_string(&hybrid).expect("config");
+    let cnn =
+        s.write("cnn.toml", text.replace("preset = \"cnn-lstm\"\nlstm_units = [16]", "preset = \"cnn\"\nfilters = 8"));
+    let lstm = s
+        .write("lstm.toml", text.replace("preset = \"cnn-lstm\"\nlstm_units = [16]", "preset = \"lstm\"\nunits = [8]"));
+    let args = ["compare", "--config", &hybrid, "--config", &cnn, "--config", &lstm, "--seeds", "1,2", "--calls", "20"];
+    let j = ok_json(&telltale(&[&args[..], &["--json"]].concat()));
+    assert_eq!(j["seeds"], serde_json::json!([1, 2]));
+    let rows = j["rows"].as_array().expect("rows");
+    let presets: Vec<&str> = rows.iter().map(|r| r["preset"].as_str().expect("preset")).collect();
+    assert_eq!(presets, ["cnn-lstm", "cnn", "lstm"]);
+    // Conv 3×3→8 (+ bias); 29 pooled steps × 8 filters into one logit. LSTM 3→8 (one bias), dense 8→1.
+    assert_eq!(rows[1]["params"], (9 * 8 + 8) + (29 * 8 + 1));
+    assert_eq!(rows[2]["params"], 4 * (3 * 8 + 8 * 8 + 8) + 9);
+    for r in rows {
+        let runs = r["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 2);
+        for key in ["accuracy", "f1", "roc_auc", "epoch_seconds", "latency_us"] {
+            let (mean, lo, hi) = (r[key]["mean"].as_f64(), r[key]["min"].as_f64(), r[key]["max"].as_f64());
+            let (mean, lo, hi) = (mean.expect("mean"), lo.expect("min"), hi.expect("max"));
+            assert!(lo <= mean && mean <= hi, "{key}: {lo} {mean} {hi}");
+            let each: Vec<f64> = runs.iter().map(|x| x[key].as_f64().expect(key)).collect();
+            assert_eq!(each.iter().copied().fold(f64::INFINITY, f64::min), lo, "{key}");
+        }
+        assert!(r["accuracy"]["max"].as_f64().expect("acc") <= 1.0);
+        assert!(r["latency_us"]["mean"].as_f64().expect("latency") > 0.0);
+    }
+    let o = telltale(&args);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("weight seeds 1, 2") && table.contains("1-window µs"), "{table}");
+    assert!(!telltale(&["compare", "--config", &s.path("missing.toml")]).status.success());
+}

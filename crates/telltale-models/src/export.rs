@@ -157,6 +157,23 @@ pub fn export_net(net: &Net, dims: &NetDims) -> Exported {
             let head = e.dense("head", &m.head, false);
             e.layers.push(LayerSpec::Dense(head));
         }
+        Net::Plain(m) => {
+            match &m.conv {
+                Some(conv) => {
+                    let conv = e.conv_block("conv", conv, dims.channels);
+                    e.layers.push(LayerSpec::Conv(conv));
+                    e.layers.push(LayerSpec::Flatten);
+                }
+                None => {
+                    let last = m.lstm.len().saturating_sub(1);
+                    for (i, l) in m.lstm.iter().enumerate() {
+                        e.lstm(&format!("lstm.{i}"), l, i < last);
+                    }
+                }
+            }
+            let head = e.dense("head", &m.head, false);
+            e.layers.push(LayerSpec::Dense(head));
+        }
         Net::Rnn(m) => {
             let last = m.layers.len() - 1;
             for (i, l) in m.layers.iter().enumerate() {

@@ -12,6 +12,8 @@ fn presets() -> Vec<NetConfig> {
     vec![
         NetConfig::CnnLstm(ConvLstmConfig::new()),
         NetConfig::ConvLstm3(ConvLstm3Config::new()),
+        NetConfig::Cnn(PlainCnnConfig::new()),
+        NetConfig::Lstm(PlainLstmConfig::new().with_units(vec![24, 16])),
         NetConfig::LstmForecast(RnnForecastConfig::new().with_units(vec![32, 16])),
         NetConfig::GruForecast(RnnForecastConfig::new().with_units(vec![32, 16])),
         NetConfig::TcnForecast(TcnForecastConfig::new()),

@@ -20,7 +20,9 @@ pub(crate) use self::bench::{
     NabScoreArgs,
 };
 pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
-pub(crate) use self::model::{DetectArgs, EvaluateArgs, ExportArgs, PartArg, ReportArgs, TrainArgs, TuneArgs};
+pub(crate) use self::model::{
+    CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, PartArg, ReportArgs, TrainArgs, TuneArgs,
+};
 pub(crate) use self::serve::{ConfigCommand, DemoArgs, ServeArgs, SimulateArgs};
 
 /// Deep-learning anomaly detection for IoT sensor data.
@@ -51,6 +53,8 @@ pub(crate) enum Command {
     Detect(DetectArgs),
     /// Grid search with k-fold cross-validation (the configuration's [tune] section).
     Tune(TuneArgs),
+    /// Train experiments on the same split over several seeds and print their figures side by side.
+    Compare(CompareArgs),
     /// Write a trained network as one runtime model file (safetensors + JSON header).
     Export(ExportArgs),
     /// Measure telltale against its peers.

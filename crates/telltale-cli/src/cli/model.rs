@@ -62,6 +62,30 @@ pub(crate) struct TuneArgs {
     pub json: bool,
 }
 
+/// `telltale compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// An experiment configuration (repeat: `--config A.toml --config B.toml`); each keeps its own split.
+    #[arg(long = "config", value_name = "FILE.toml", required = true)]
+    pub configs: Vec<PathBuf>,
+
+    /// Weight seeds, one training run each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "42,1,2")]
+    pub seeds: Vec<u64>,
+
+    /// One-window calls timed per run (the latency is their median).
+    #[arg(long, default_value_t = 500)]
+    pub calls: usize,
+
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `telltale report`.
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {

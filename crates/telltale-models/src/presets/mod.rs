@@ -4,6 +4,7 @@
 //! | preset | seed | task |
 //! |---|---|---|
 //! | `cnn-lstm` | 000 | classify windows |
+//! | `cnn`, `lstm` | 000, 003's baselines | classify windows |
 //! | `conv-lstm3` | 001 | classify windows |
 //! | `lstm-forecast`, `gru-forecast`, `tcn-forecast` | 002 | forecast the next steps |
 //! | `dense-ae`, `lstm-ae`, `conv-ae` | 003, 004, SKAB | novelty: reconstruct normal windows |
@@ -14,6 +15,7 @@ pub mod attention;
 pub mod autoencoder;
 pub mod cnn_lstm;
 pub mod forecast;
+pub mod plain;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -23,6 +25,7 @@ pub use attention::{AnomalyNet, AnomalyNetConfig, AttentionLstm, AttentionLstmCo
 pub use autoencoder::{ConvAe, ConvAeConfig, DenseAe, DenseAeConfig, LstmAe, LstmAeConfig};
 pub use cnn_lstm::{ConvLstm, ConvLstm3Config, ConvLstmConfig};
 pub use forecast::{RnnForecastConfig, RnnForecaster, TcnForecastConfig, TcnForecaster};
+pub use plain::{Plain, PlainCnnConfig, PlainLstmConfig};
 
 use crate::error::Result;
 
@@ -53,6 +56,10 @@ pub enum NetConfig {
     CnnLstm(ConvLstmConfig),
     /// Seed 001's Conv1D + MaxPool + three stacked LSTM layers.
     ConvLstm3(ConvLstm3Config),
+    /// The plain CNN classifier (the CNN-LSTM without its LSTM).
+    Cnn(PlainCnnConfig),
+    /// The plain LSTM classifier (the CNN-LSTM without its convolution).
+    Lstm(PlainLstmConfig),
     /// LSTM forecaster.
     LstmForecast(RnnForecastConfig),
     /// GRU forecaster.
@@ -93,6 +100,8 @@ pub struct NetDims {
 pub const PRESETS: &[&str] = &[
     "cnn-lstm",
     "conv-lstm3",
+    "cnn",
+    "lstm",
     "lstm-forecast",
     "gru-forecast",
     "tcn-forecast",
@@ -138,6 +147,8 @@ impl NetConfig {
         Ok(match name {
             "cnn-lstm" => NetConfig::CnnLstm(overlay(&ConvLstmConfig::new(), &fields, p)?),
             "conv-lstm3" => NetConfig::ConvLstm3(overlay(&ConvLstm3Config::new(), &fields, p)?),
+            "cnn" => NetConfig::Cnn(overlay(&PlainCnnConfig::new(), &fields, p)?),
+            "lstm" => NetConfig::Lstm(overlay(&PlainLstmConfig::new(), &fields, p)?),
             "lstm-forecast" => NetConfig::LstmForecast(overlay(&RnnForecastConfig::new(), &fields, p)?),
             "gru-forecast" => NetConfig::GruForecast(overlay(&RnnForecastConfig::new(), &fields, p)?),
             "tcn-forecast" => NetConfig::TcnForecast(overlay(&TcnForecastConfig::new(), &fields, p)?),
@@ -160,6 +171,8 @@ impl NetConfig {
         match self {
             NetConfig::CnnLstm(_) => "cnn-lstm",
             NetConfig::ConvLstm3(_) => "conv-lstm3",
+            NetConfig::Cnn(_) => "cnn",
+            NetConfig::Lstm(_) => "lstm",
             NetConfig::LstmForecast(_) => "lstm-forecast",
             NetConfig::GruForecast(_) => "gru-forecast",
             NetConfig::TcnForecast(_) => "tcn-forecast",
@@ -176,6 +189,8 @@ impl NetConfig {
         match self {
             NetConfig::CnnLstm(_)
             | NetConfig::ConvLstm3(_)
+            | NetConfig::Cnn(_)
+            | NetConfig::Lstm(_)
             | NetConfig::AttentionLstm(_)
             | NetConfig::Anomalynet(_) => Task::Classify,
             NetConfig::LstmForecast(_) | NetConfig::GruForecast(_) | NetConfig::TcnForecast(_) => Task::Forecast,
@@ -189,6 +204,8 @@ impl NetConfig {
         match self {
             NetConfig::CnnLstm(c) => c.validate(p, dims.steps),
             NetConfig::ConvLstm3(c) => ConvLstmConfig::from(c).validate(p, dims.steps),
+            NetConfig::Cnn(c) => c.validate(p, dims.steps),
+            NetConfig::Lstm(c) => c.validate(p),
             NetConfig::LstmForecast(c) | NetConfig::GruForecast(c) => c.validate(p),
             NetConfig::TcnForecast(c) => c.validate(p),
             NetConfig::DenseAe(c) => c.validate(p),
@@ -205,6 +222,8 @@ impl NetConfig {
         match self {
             NetConfig::CnnLstm(cfg) => Net::ConvLstm(cfg.init(c, device)),
             NetConfig::ConvLstm3(cfg) => Net::ConvLstm(ConvLstmConfig::from(cfg).init(c, device)),
+            NetConfig::Cnn(cfg) => Net::Plain(cfg.init(c, t, device)),
+            NetConfig::Lstm(cfg) => Net::Plain(cfg.init(c, device)),
             NetConfig::LstmForecast(cfg) => Net::Rnn(cfg.init_lstm(c, h, device)),
             NetConfig::GruForecast(cfg) => Net::Rnn(cfg.init_gru(c, h, device)),
             NetConfig::TcnForecast(cfg) => Net::Tcn(cfg.init(c, h, device)),
@@ -231,6 +250,8 @@ impl NetConfig {
 pub enum Net {
     /// `cnn-lstm`, `conv-lstm3`.
     ConvLstm(ConvLstm),
+    /// `cnn`, `lstm`.
+    Plain(Plain),
     /// `lstm-forecast`, `gru-forecast`.
     Rnn(RnnForecaster),
     /// `tcn-forecast`.
@@ -278,6 +299,7 @@ impl Net {
     pub fn forward(&self, x: Tensor<3>) -> NetOutput {
         match self {
             Net::ConvLstm(m) => NetOutput::Logit(m.forward(x), None),
+            Net::Plain(m) => NetOutput::Logit(m.forward(x), None),
             Net::Rnn(m) => NetOutput::Forecast(m.forward(x)),
             Net::Tcn(m) => NetOutput::Forecast(m.forward(x)),
             Net::DenseAe(m) => NetOutput::Reconstruction(m.forward(x)),
