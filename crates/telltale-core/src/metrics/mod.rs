@@ -11,7 +11,7 @@
 //!   SKAB's false- and missed-alarm rates.
 //! - [`nab`]: the Numenta Anomaly Benchmark score, its profiles, threshold
 //!   optimisation and normalisation.
-//! - [`vus`]: VUS-PR and VUS-ROC, TSB-AD's range-aware threshold-free measures.
+//! - [`mod@vus`]: VUS-PR and VUS-ROC, TSB-AD's range-aware threshold-free measures.
 
 pub mod classification;
 pub mod events;
