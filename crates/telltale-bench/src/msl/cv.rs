@@ -50,23 +50,7 @@ pub fn cross_validate<'a>(
 ) -> Result<MslCv> {
     let names: Vec<String> = channels.iter().map(|c| c.name.clone()).collect();
     let fold = folds::assign(&names, k)?;
-    let subset = |results: &'a [ChannelResult], held_out: bool, f: usize| {
-        channels.iter().zip(results).zip(&fold).filter(move |(_, g)| (**g == f) == held_out).map(|(pair, _)| pair)
-    };
-    let mut picked = Vec::with_capacity(channels.len());
-    let mut chosen = Vec::with_capacity(k);
-    for f in 0..k {
-        let mut best: Option<(usize, f64)> = None;
-        for (i, (_, results)) in detectors.iter().enumerate() {
-            let f1 = figures(subset(results, false, f))?.f1;
-            if best.is_none_or(|(_, b)| f1 > b) {
-                best = Some((i, f1));
-            }
-        }
-        let Some((i, _)) = best else { break };
-        picked.extend(subset(&detectors[i].1, true, f));
-        chosen.push(detectors[i].0.clone());
-    }
+    let (picked, chosen) = folds::choose(channels, &fold, k, detectors, |pairs| Ok(figures(pairs)?.f1))?;
     let detectors = detectors
         .iter()
         .map(|(name, results)| Ok(CvRow { name: name.clone(), figures: figures(channels.iter().zip(results))? }))

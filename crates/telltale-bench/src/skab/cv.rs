@@ -53,25 +53,7 @@ pub fn cross_validate<'a>(
 ) -> Result<SkabCv> {
     let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
     let fold = folds::assign(&names, k)?;
-    // Each file with `results`' entry for it, in (`held_out`) or out of fold `f`.
-    let subset = |results: &'a [FileResult], held_out: bool, f: usize| {
-        files.iter().zip(results).zip(&fold).filter(move |(_, g)| (**g == f) == held_out).map(|(pair, _)| pair)
-    };
-    let mut picked: Vec<(&SkabFile, &FileResult)> = Vec::with_capacity(files.len());
-    let mut chosen = Vec::with_capacity(k);
-    for f in 0..k {
-        let mut best: Option<(usize, f64)> = None;
-        for (i, (_, results)) in detectors.iter().enumerate() {
-            let f1 = pool(subset(results, false, f))?.f1;
-            // Ties go to the first in roster order; a NaN F1 is never chosen over a number.
-            if best.is_none_or(|(_, b)| f1 > b) {
-                best = Some((i, f1));
-            }
-        }
-        let Some((i, _)) = best else { break };
-        picked.extend(subset(&detectors[i].1, true, f));
-        chosen.push(detectors[i].0.clone());
-    }
+    let (picked, chosen) = folds::choose(files, &fold, k, detectors, |pairs| Ok(pool(pairs)?.f1))?;
     let procedure = pool(picked)?;
     let detectors = detectors
         .iter()
