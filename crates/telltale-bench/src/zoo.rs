@@ -13,7 +13,9 @@ use telltale_core::{Dataset, Scaler, ScalerKind, ThresholdSpec};
 use telltale_models::baselines::Baseline;
 use telltale_models::config::{ModelConfig, WindowConfig};
 use telltale_models::pipeline::Detector;
+use telltale_models::presets::Task;
 use telltale_models::samples::WindowData;
+use telltale_models::score::forecast_errors;
 use telltale_models::train::{Quiet, TrainConfig, train};
 
 use crate::error::{Error, Result};
@@ -50,6 +52,20 @@ pub struct ZooDetector {
     /// Which columns the detector reads (MSL: `value`, column 0 alone, or `all`; SKAB reads all).
     #[serde(default)]
     pub columns: Columns,
+    /// A forecaster's score (forecasters only).
+    #[serde(default)]
+    pub forecast_error: ForecastError,
+}
+
+/// How a forecaster's error becomes its score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForecastError {
+    /// `|actual − predicted| / (std of the look-back + 0.01)` (seed 002's rule).
+    #[default]
+    Deviation,
+    /// `|actual − predicted|` in the data's units, whatever the scaler (telemanom's error).
+    Absolute,
 }
 
 /// The columns a detector reads.
@@ -117,13 +133,27 @@ pub fn fit_score(
         }
         ModelConfig::Baseline(b) => Detector::Baseline(Baseline::fit(b, &twd, &fit, det.seed)?),
     };
-    let fit_scores = detector.score(task, &twd, &fit, &scaler, 0.01, device)?.score;
+    let score = |data: &WindowData, idx: &[usize]| -> Result<Vec<f64>> {
+        Ok(match (det.forecast_error, &detector) {
+            (ForecastError::Deviation, _) => detector.score(task, data, idx, &scaler, 0.01, device)?.score,
+            (ForecastError::Absolute, Detector::Neural(net)) if task == Task::Forecast => {
+                forecast_errors(net, data, idx, &scaler)?.score
+            }
+            (ForecastError::Absolute, _) => {
+                return Err(Error::Config {
+                    field: format!("detector '{}' forecast_error", det.name),
+                    message: "`absolute` is for forecasters".into(),
+                });
+            }
+        })
+    };
+    let fit_scores = score(&twd, &fit)?;
     let mut test_data = score_on.clone();
     scaler.transform(test_data.values_mut());
     let windows = det.window.windows(task, &test_data)?;
     let wd = WindowData { values: test_data.values(), channels, windows: &windows, row_labels: None };
     let all: Vec<usize> = (0..windows.len()).collect();
-    let scores = detector.score(task, &wd, &all, &scaler, 0.01, device)?.score;
+    let scores = score(&wd, &all)?;
     let mut rows = vec![f64::NEG_INFINITY; test_data.n_rows()];
     for (&i, &s) in all.iter().zip(&scores) {
         rows[windows.rows(i).end - 1] = s;

@@ -16,6 +16,7 @@ pub(crate) fn run(args: &BenchMslArgs) -> Result<()> {
         roster: args.roster.clone(),
         detectors: args.detectors.clone(),
         cv: args.cv,
+        report: args.report.clone(),
     };
     let dev = device(args.device)?;
     report(args.json, &run_bench(&options, &dev)?, render)

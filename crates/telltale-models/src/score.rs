@@ -6,7 +6,8 @@
 //! - Forecasters (seed 002): for every channel of every predicted step,
 //!   `|actual − prediction| / (std of the lookback's values + ε)` in the
 //!   data's own units; the window's score is the largest, so "score ≥ k" is
-//!   the seed's "outside prediction ± k·(std + ε)".
+//!   the seed's "outside prediction ± k·(std + ε)". [`forecast_errors`] gives
+//!   the plain `|actual − prediction|` instead (telemanom's error).
 //! - Autoencoders: the reconstruction MSE of each channel over the window;
 //!   the score is their mean.
 
@@ -14,7 +15,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use telltale_core::{Scaler, Threshold};
 use telltale_runtime::model::Batch;
-use telltale_runtime::{Pool, Scores as RuntimeScores};
+use telltale_runtime::{Pool, ScoreSpec, Scores as RuntimeScores};
 
 use crate::error::Result;
 use crate::export::{HeaderParts, runtime_model};
@@ -75,6 +76,26 @@ pub fn score_windows(
     eps: f64,
     _device: &Device,
 ) -> Result<Scores> {
+    run_scores(net, task, data, idx, scaler, eps, None)
+}
+
+/// A forecaster's windows `idx` scored by their largest absolute forecast
+/// error in the data's units (telemanom's error, for its dynamic threshold),
+/// not seed 002's error over the look-back's deviation.
+pub fn forecast_errors(net: &Net, data: &WindowData, idx: &[usize], scaler: &Scaler) -> Result<Scores> {
+    run_scores(net, Task::Forecast, data, idx, scaler, 0.0, Some(ScoreSpec::ForecastError))
+}
+
+/// Scores by the task's rule, or by `rule` when given.
+fn run_scores(
+    net: &Net,
+    task: Task,
+    data: &WindowData,
+    idx: &[usize],
+    scaler: &Scaler,
+    eps: f64,
+    rule: Option<ScoreSpec>,
+) -> Result<Scores> {
     let c = data.channels;
     let features: Vec<String> = (0..c).map(|i| format!("x{i}")).collect();
     let threshold = Threshold::Static { value: 0.0 };
@@ -90,7 +111,10 @@ pub fn score_windows(
         eps,
         info: serde_json::Value::Null,
     };
-    let model = runtime_model(net, &parts)?;
+    let mut model = runtime_model(net, &parts)?;
+    if let Some(rule) = rule {
+        model.header.score = rule;
+    }
     let mut pool = Pool::new(&model.network, 0, TILE);
     let mut acc = RuntimeScores::default();
     let per = model.network.output_len();

@@ -37,6 +37,9 @@ pub enum ScoreSpec {
         /// ε of the rule.
         eps: f64,
     },
+    /// The next `horizon` steps; the score is the largest `|actual − predicted|` over channels and
+    /// steps, in the data's units (telemanom's prediction error, judged by its dynamic threshold).
+    ForecastError,
 }
 
 /// How scores become flags.

@@ -36,7 +36,7 @@ impl Model {
         let expected = match header.score {
             ScoreSpec::Probability => 1,
             ScoreSpec::Reconstruction => header.steps * c,
-            ScoreSpec::Forecast { .. } => header.horizon * c,
+            ScoreSpec::Forecast { .. } | ScoreSpec::ForecastError => header.horizon * c,
         };
         if out != expected {
             return Err(Error::invalid(
@@ -128,11 +128,14 @@ impl Scores {
                     self.score.push(ch.iter().sum::<f64>() / c as f64);
                 }
             }
-            ScoreSpec::Forecast { eps } => self.push_forecast(eps, scaler, batch),
+            ScoreSpec::Forecast { eps } => self.push_forecast(Some(eps), scaler, batch),
+            ScoreSpec::ForecastError => self.push_forecast(None, scaler, batch),
         }
     }
 
-    fn push_forecast(&mut self, eps: f64, scaler: &Affine, batch: Batch<'_>) {
+    /// Forecast errors in the data's units: divided by the window's std + `eps`
+    /// (seed 002's rule), or as they are with no `eps` (telemanom's).
+    fn push_forecast(&mut self, eps: Option<f64>, scaler: &Affine, batch: Batch<'_>) {
         let Batch { windows: b, steps: t, channels: c, inputs, outputs, targets } = batch;
         let h = if b == 0 { 0 } else { outputs.len() / (b * c) };
         let (mut pred, mut actual, mut past) =
@@ -155,7 +158,10 @@ impl Scores {
                     let err = f64::from(actual[at] - pred[at]);
                     self.sq_error[k] += err * err;
                     let ch = &mut self.per_channel[start + k];
-                    *ch = ch.max(err.abs() / (std + eps));
+                    *ch = ch.max(match eps {
+                        Some(eps) => err.abs() / (std + eps),
+                        None => err.abs(),
+                    });
                 }
             }
             self.predicted += h;

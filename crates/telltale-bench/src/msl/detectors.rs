@@ -12,7 +12,7 @@ use crate::error::{Context, Error, Result};
 use crate::msl::corpus::Channel;
 use crate::msl::npy::Matrix;
 use crate::msl::protocol::ChannelResult;
-use crate::zoo::{Columns, ZooDetector, fit_score};
+use crate::zoo::{Columns, ForecastError, ZooDetector, fit_score};
 
 /// The built-in roster, `examples/msl-bench.toml`.
 const ROSTER: &str = include_str!("../../../../examples/msl-bench.toml");
@@ -88,12 +88,14 @@ fn datasets(c: &Channel, columns: Columns) -> Result<(Dataset, Dataset)> {
     ))
 }
 
-/// telemanom's dynamic threshold over the scored rows (the leading unscored rows never flagged).
-fn dynamic(t: &telltale_core::telemanom::Telemanom, scores: &[f64]) -> Result<Vec<bool>> {
+/// telemanom's dynamic threshold over the scored rows (the leading unscored
+/// rows never flagged); with `values` (scores that are errors of these
+/// values, in their units) its scale checks too.
+fn dynamic(t: &telltale_core::telemanom::Telemanom, scores: &[f64], values: Option<&[f64]>) -> Result<Vec<bool>> {
     t.validate()?;
     let first = scores.iter().position(|s| s.is_finite()).unwrap_or(scores.len());
     let mut flags = vec![false; first];
-    flags.extend(t.flags(&scores[first..]));
+    flags.extend(t.flags_with_values(&scores[first..], values.map(|v| &v[first.min(v.len())..])));
     Ok(flags)
 }
 
@@ -105,7 +107,11 @@ pub fn run_channel(det: &MslDetector, c: &Channel, device: &Device) -> Result<Ch
             let what = format!("channel {}", c.name);
             let scored = fit_score(z, &train, train.n_rows(), &test, &what, device)?;
             let flags = match z.threshold {
-                Some(ThresholdSpec::Telemanom(t)) => dynamic(&t, &scored.rows)?,
+                Some(ThresholdSpec::Telemanom(t)) => {
+                    // Absolute forecast errors are in the value's units: telemanom's scale checks apply.
+                    let values = (z.forecast_error == ForecastError::Absolute).then(|| c.test.column(0));
+                    dynamic(&t, &scored.rows, values.as_deref())?
+                }
                 _ => z.flags(&scored.rows, z.static_threshold(&scored.fit)?),
             };
             Ok(ChannelResult { flags, scores: scored.rows })
@@ -116,7 +122,7 @@ pub fn run_channel(det: &MslDetector, c: &Channel, device: &Device) -> Result<Ch
             let warmup = c.train.rows;
             let scores = s.scorer.score(&values, warmup, 1.0).split_off(warmup);
             let flags = match s.threshold {
-                ThresholdSpec::Telemanom(t) => dynamic(&t, &scores)?,
+                ThresholdSpec::Telemanom(t) => dynamic(&t, &scores, None)?,
                 ThresholdSpec::Fixed { value } => scores.iter().map(|&x| x >= value).collect(),
                 _ => {
                     return Err(Error::Config {

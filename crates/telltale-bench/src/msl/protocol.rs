@@ -27,6 +27,7 @@ use crate::msl::corpus::{Channel, read_folder};
 use crate::msl::cv::{MslCv, cross_validate};
 use crate::msl::detectors::{MslDetector, roster, run_channel};
 use crate::msl::leaderboard::{StoredRun, stored_run};
+use crate::msl::record::record;
 use crate::roster::select;
 
 /// The protocol in words.
@@ -147,6 +148,8 @@ pub struct MslOptions {
     pub detectors: Vec<String>,
     /// Cross-validate the choice of detector over this many folds of channels.
     pub cv: Option<usize>,
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`).
+    pub report: Option<PathBuf>,
 }
 
 /// One detector's row.
@@ -221,6 +224,9 @@ pub fn run(options: &MslOptions, device: &Device) -> Result<MslReport> {
             .collect::<Result<Vec<_>>>()?;
         let figures = figures(channels.iter().zip(&results))?;
         let per_channel = channels.iter().zip(&results).map(|(c, r)| EventCounts::of(&c.sequences, &r.flags)).collect();
+        if let Some(out) = &options.report {
+            record(det.name(), &channels, &results, &figures).write(&out.join(det.name()))?;
+        }
         tracing::info!(detector = %det.name(), f1 = figures.f1, "done");
         rows.push(Row {
             name: det.name().to_owned(),

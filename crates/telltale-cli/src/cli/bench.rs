@@ -44,6 +44,11 @@ pub(crate) struct BenchMslArgs {
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
 
+    /// Write a run record per detector here (`<detector>/run.json`, `scores.csv`: every scored test
+    /// row with its label, score, flag and value) for `telltale report`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
     /// Device for the networks.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
