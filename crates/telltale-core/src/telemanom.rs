@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::metrics::segments;
-use crate::stats::mean_std;
+use crate::stats::{mean_std, percentile};
 
 /// Most runs a threshold may flag in one window (telemanom's sanity check).
 const MAX_RUNS: usize = 5;
@@ -232,19 +232,14 @@ impl Telemanom {
 fn scale_floor(e: &[f64], values: &[f64]) -> Option<f64> {
     let (_, sd_e) = mean_std(e);
     let (_, sd_v) = mean_std(values);
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let range = if sorted.is_empty() { 0.0 } else { percentile(&sorted, 95.0) - percentile(&sorted, 5.0) };
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let range = match (percentile(&finite, 95.0), percentile(&finite, 5.0)) {
+        (Ok(hi), Ok(lo)) => hi - lo,
+        _ => 0.0,
+    };
     let max_e = e.iter().copied().fold(f64::MIN, f64::max);
     let big_enough = (sd_e > 0.05 * sd_v || max_e > 0.05 * range) && max_e > 0.05;
     big_enough.then_some(0.05 * range)
-}
-
-/// The `q`-th percentile of sorted `x` (linear between ranks, numpy's default).
-fn percentile(x: &[f64], q: f64) -> f64 {
-    let pos = q / 100.0 * (x.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    x[lo] + (x[hi] - x[lo]) * (pos - lo as f64)
 }
 
 /// Each flag widened by `buffer` steps either side.

@@ -150,18 +150,18 @@ impl Scores {
             let start = self.per_channel.len();
             self.per_channel.resize(start + c, 0.0);
             for k in 0..c {
-                let vals = (0..t).map(|s| f64::from(past[(w * t + s) * c + k]));
-                let mean = vals.clone().sum::<f64>() / t as f64;
-                let std = libm::sqrt(vals.map(|v| (v - mean) * (v - mean)).sum::<f64>() / t as f64);
+                // seed 002's rule divides by the look-back's std + eps; telemanom's takes the error as it is.
+                let denom = eps.map_or(1.0, |eps| {
+                    let vals = (0..t).map(|s| f64::from(past[(w * t + s) * c + k]));
+                    let mean = vals.clone().sum::<f64>() / t as f64;
+                    libm::sqrt(vals.map(|v| (v - mean) * (v - mean)).sum::<f64>() / t as f64) + eps
+                });
                 for s in 0..h {
                     let at = (w * h + s) * c + k;
                     let err = f64::from(actual[at] - pred[at]);
                     self.sq_error[k] += err * err;
                     let ch = &mut self.per_channel[start + k];
-                    *ch = ch.max(match eps {
-                        Some(eps) => err.abs() / (std + eps),
-                        None => err.abs(),
-                    });
+                    *ch = ch.max(err.abs() / denom);
                 }
             }
             self.predicted += h;
