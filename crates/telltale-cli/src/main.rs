@@ -132,6 +132,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Passwd(args) => serve::passwd(args),
         Command::Config(ConfigCommand::Print(args)) => serve::print_config(args),
     };
     match result {

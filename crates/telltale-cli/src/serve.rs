@@ -21,6 +21,9 @@ pub(crate) fn effective_config(args: &ServeArgs) -> Result<ServeConfig> {
     set(&mut c.broker, &args.broker);
     set(&mut c.tls_ca, &args.tls_ca);
     set(&mut c.listen, &args.listen);
+    set(&mut c.broker_passwords, &args.broker_passwords);
+    set(&mut c.broker_tls_cert, &args.broker_tls_cert);
+    set(&mut c.broker_tls_key, &args.broker_tls_key);
     set(&mut c.topic, &args.topic);
     set(&mut c.db, &args.db);
     set(&mut c.http, &args.http);
@@ -31,10 +34,11 @@ pub(crate) fn effective_config(args: &ServeArgs) -> Result<ServeConfig> {
     Ok(c)
 }
 
-/// `telltale config print`.
+/// `telltale config print`: checked as `serve` would check it (a refusal names the key).
 /// The token is shown as set or not, never spelled out.
 pub(crate) fn print_config(args: &ServeArgs) -> Result<()> {
     let mut config = effective_config(args)?;
+    config.check()?;
     if !config.token.is_empty() {
         config.token = "***".into();
     }
@@ -137,4 +141,19 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             s.messages, s.readings, s.devices, s.windows, s.anomalies, s.refused, s.alerts_sent
         ))
     })
+}
+
+/// `telltale passwd NAME`: the password is the first line on stdin (without its line ending); the line for the
+/// password file goes to stdout.
+pub(crate) fn passwd(args: &crate::cli::PasswdArgs) -> Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprintln!("password for {} (shown as typed; pipe it in to keep it off the screen):", args.name);
+    }
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).context("cannot read the password from stdin")?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    println!("{}", telltale_stream::broker::passwords::line(&args.name, password)?);
+    Ok(())
 }

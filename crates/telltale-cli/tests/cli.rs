@@ -271,3 +271,33 @@ fn demo_runs_on_bundled_data() {
     assert!(anomalous >= 80, "fan-a runs imbalanced for half its 199 windows: {fan_a}");
     assert!(live.contains("stored in telltale-demo.db: 18,000 readings"), "{live}");
 }
+
+#[test]
+fn passwd_prints_a_line_the_service_reads_and_serve_refuses_an_open_broker_off_loopback() {
+    use std::io::Write;
+    let s = Scratch::new("cli-passwd");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(["passwd", "pump-7"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("telltale runs");
+    child.stdin.take().expect("stdin").write_all(b"s3cret\n").expect("password");
+    let o = child.wait_with_output().expect("passwd");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = stdout(&o);
+    assert!(line.starts_with("pump-7:$pbkdf2-sha256$100000$") && !line.contains("s3cret"), "{line}");
+    let file = s.write("broker.passwd", &line);
+
+    // Off loopback without passwords: refused, naming the key; with them the configuration passes.
+    let o = telltale(&["config", "print", "--listen", "0.0.0.0:1883"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("listen: 0.0.0.0:1883 is off loopback: set broker_passwords"), "{}", stderr(&o));
+    let o = telltale(&["config", "print", "--listen", "0.0.0.0:1883", "--broker-passwords", &file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("broker_passwords = "), "{}", stdout(&o));
+    let bad = s.write("bad.passwd", "pump-7:plain-text-password\n");
+    let o = telltale(&["config", "print", "--broker-passwords", &bad]);
+    assert!(stderr(&o).contains("bad.passwd:1: the hash must start with $pbkdf2-sha256$"), "{}", stderr(&o));
+}

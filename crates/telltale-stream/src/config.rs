@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
+use crate::broker::{Embedded, Passwords};
 use crate::error::{Error, Result};
 use crate::source::BrokerUrl;
 use crate::topic::TopicPattern;
@@ -28,16 +29,30 @@ pub struct ServeConfig {
     pub broker: String,
     /// With `mqtts://`: the broker's CA certificate (PEM); empty: the system's certificate authorities.
     pub tls_ca: String,
-    /// Where the embedded broker listens.
+    /// Where the embedded broker listens (off loopback only with `broker_passwords`).
     pub listen: String,
+    /// The embedded broker's password file (`NAME:HASH` lines from `telltale passwd NAME`); empty: no passwords,
+    /// and the broker may then listen on loopback only.
+    pub broker_passwords: String,
+    /// The embedded broker's TLS certificate chain (PEM); with `broker_tls_key` its listener speaks TLS only.
+    pub broker_tls_cert: String,
+    /// The private key (PEM) of `broker_tls_cert`.
+    pub broker_tls_key: String,
     /// Topic pattern; `{device}` marks the level naming the device.
     pub topic: String,
-    /// MQTT client id: the name of the persistent session.
+    /// MQTT client id: the name of the persistent session; empty: `telltale-` and an id made once for this
+    /// database (unique per instance, the same across restarts).
     pub client_id: String,
     /// The devices to monitor; empty: every device that publishes on the topic pattern.
     pub devices: Vec<String>,
     /// Most devices monitored at once; readings of further new devices are refused and counted.
     pub max_devices: usize,
+    /// Largest payload taken (bytes); a larger message is counted (`oversized`), acknowledged and dropped. The
+    /// embedded broker refuses payloads over four times this.
+    pub max_payload: usize,
+    /// How far ahead of its arrival a reading may be dated (seconds); a later one is refused and counted
+    /// (`future`), so one bad clock does not make every later reading out of order.
+    pub max_future_s: f64,
     /// Database URL: `sqlite://FILE` (or a path), `postgres://…`, `mysql://…`.
     pub db: String,
     /// Store every accepted reading (anomalies and alerts are always stored).
@@ -91,10 +106,15 @@ impl Default for ServeConfig {
             broker: String::new(),
             tls_ca: String::new(),
             listen: "127.0.0.1:1883".into(),
+            broker_passwords: String::new(),
+            broker_tls_cert: String::new(),
+            broker_tls_key: String::new(),
             topic: "sensors/{device}/#".into(),
-            client_id: "telltale".into(),
+            client_id: String::new(),
             devices: Vec::new(),
             max_devices: 100_000,
+            max_payload: 1 << 20,
+            max_future_s: 600.0,
             db: "sqlite://telltale.db".into(),
             store_readings: true,
             http: "127.0.0.1:8080".into(),
@@ -148,6 +168,9 @@ impl ServeConfig {
     }
 }
 
+/// The largest `max_payload`: a quarter of MQTT's largest packet (the embedded broker takes four times it).
+pub const MAX_PAYLOAD: usize = 64 << 20;
+
 /// The most messages a queue may hold (the channels' own limit).
 pub const MAX_QUEUE: usize = usize::MAX >> 4;
 
@@ -158,13 +181,20 @@ impl ServeConfig {
     pub fn check(&self) -> Result<ValidServeConfig> {
         let pattern = TopicPattern::new(&self.topic)?;
         let (embedded, broker, source_url) = if self.broker.is_empty() {
-            let listen: SocketAddr = self.listen.parse().map_err(|_| {
-                Error::config("listen", format!("{:?} is not an address like 127.0.0.1:1883", self.listen))
-            })?;
-            let broker = BrokerUrl::plain(listen.ip().to_string(), listen.port());
+            let embedded = self.embedded_broker()?;
+            let broker = BrokerUrl::plain(embedded.listen.ip().to_string(), embedded.listen.port());
             let url = format!("mqtt://{}:{}", broker.host, broker.port);
-            (Some(listen), broker, url)
+            (Some(embedded), broker, url)
         } else {
+            for (key, value) in [
+                ("broker_passwords", &self.broker_passwords),
+                ("broker_tls_cert", &self.broker_tls_cert),
+                ("broker_tls_key", &self.broker_tls_key),
+            ] {
+                if !value.is_empty() {
+                    return Err(Error::config(key, "is for the embedded broker, and `broker` names another"));
+                }
+            }
             let mut broker = BrokerUrl::parse(&self.broker)?;
             broker.ca_file = (!self.tls_ca.is_empty()).then(|| self.tls_ca.clone().into());
             (None, broker, self.broker.clone())
@@ -174,6 +204,13 @@ impl ServeConfig {
         }
         if self.queue > MAX_QUEUE {
             return Err(Error::config("queue", format!("must be at most {MAX_QUEUE}")));
+        }
+        if !(64..=MAX_PAYLOAD).contains(&self.max_payload) {
+            return Err(Error::config("max_payload", format!("must be from 64 to {MAX_PAYLOAD} (bytes)")));
+        }
+        if !(self.max_future_s.is_finite() && self.max_future_s >= 0.0) {
+            let v = self.max_future_s;
+            return Err(Error::config("max_future_s", format!("must be 0 or more (seconds), not {v}")));
         }
         let cooldown_s = self.alerts.cooldown_s;
         if !(cooldown_s.is_finite() && cooldown_s >= 0.0) {
@@ -206,6 +243,37 @@ impl ServeConfig {
     }
 }
 
+impl ServeConfig {
+    /// The embedded broker's settings, checked: its address, password file and TLS files. Off loopback it needs
+    /// passwords (TLS alone lets anyone in).
+    fn embedded_broker(&self) -> Result<Embedded> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            Error::config("listen", format!("{:?} is not an address like 127.0.0.1:1883", self.listen))
+        })?;
+        let passwords = if self.broker_passwords.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Passwords::read(Path::new(&self.broker_passwords))?))
+        };
+        if passwords.is_none() && !listen.ip().is_loopback() {
+            return Err(Error::config(
+                "listen",
+                format!(
+                    "{listen} is off loopback: set broker_passwords (lines from `telltale passwd NAME`) so that \
+                     only known clients connect, or listen on 127.0.0.1"
+                ),
+            ));
+        }
+        let tls = match (self.broker_tls_cert.as_str(), self.broker_tls_key.as_str()) {
+            ("", "") => None,
+            ("", _) => return Err(Error::config("broker_tls_cert", "is needed with broker_tls_key")),
+            (_, "") => return Err(Error::config("broker_tls_key", "is needed with broker_tls_cert")),
+            (cert, key) => Some((cert.into(), key.into())),
+        };
+        Ok(Embedded { listen, max_payload: self.max_payload, passwords, tls })
+    }
+}
+
 /// The configured token, if any, once checked: it travels in a header and a cookie, so only letters, digits and
 /// `-._~` are taken.
 fn check_token(token: &str) -> Result<Option<Arc<str>>> {
@@ -225,7 +293,7 @@ fn check_token(token: &str) -> Result<Option<Arc<str>>> {
 pub struct ValidServeConfig {
     settings: ServeConfig,
     pattern: TopicPattern,
-    embedded: Option<SocketAddr>,
+    embedded: Option<Embedded>,
     broker: BrokerUrl,
     source_url: String,
     http: Option<SocketAddr>,
@@ -245,9 +313,9 @@ impl ValidServeConfig {
         &self.pattern
     }
 
-    /// Where the embedded broker listens, when the service starts one (no `broker` given).
-    pub fn embedded(&self) -> Option<SocketAddr> {
-        self.embedded
+    /// The embedded broker, when the service starts one (no `broker` given).
+    pub fn embedded(&self) -> Option<&Embedded> {
+        self.embedded.as_ref()
     }
 
     /// The broker the service reads from and publishes MQTT alerts on.
@@ -391,7 +459,7 @@ mod tests {
     #[test]
     fn the_defaults_pass_the_check() {
         let c = ServeConfig::default().check().expect("defaults");
-        assert_eq!(c.embedded(), Some("127.0.0.1:1883".parse().expect("addr")));
+        assert_eq!(c.embedded().map(|e| e.listen), Some("127.0.0.1:1883".parse().expect("addr")));
         assert_eq!((c.source_url(), c.durable()), ("mqtt://127.0.0.1:1883", false));
         assert_eq!((c.queue(), c.cooldown_ms(), c.alert_timeout()), (8192, 300_000, Duration::from_secs(10)));
         assert_eq!(c.http(), Some("127.0.0.1:8080".parse().expect("addr")));
@@ -433,5 +501,18 @@ mod tests {
         assert!(refusal(|c| c.token = "has a space".into()).starts_with("token: "));
         assert!(refusal(|c| c.topic = "sensors/#".into()).starts_with("topic pattern \"sensors/#\""));
         assert!(refusal(|c| c.broker = "tcp://x".into()).starts_with("broker URL \"tcp://x\""));
+        assert!(refusal(|c| c.listen = "0.0.0.0:1883".into()).starts_with("listen: 0.0.0.0:1883 is off loopback"));
+        assert!(refusal(|c| c.broker_tls_key = "k.pem".into()).starts_with("broker_tls_cert: is needed"));
+        let e = refusal(|c| c.broker_passwords = "/nonexistent/pw".into());
+        assert!(e.starts_with("/nonexistent/pw: cannot read"), "{e}");
+        let e = refusal(|c| {
+            c.broker = "mqtt://x".into();
+            c.broker_passwords = "pw".into();
+        });
+        assert!(e.starts_with("broker_passwords: is for the embedded broker"), "{e}");
+        assert!(refusal(|c| c.max_payload = 10).starts_with("max_payload: must be from 64 to "));
+        assert!(refusal(|c| c.max_payload = usize::MAX).starts_with("max_payload: "));
+        assert!(refusal(|c| c.max_future_s = -1.0).starts_with("max_future_s: must be 0 or more"));
+        assert!(refusal(|c| c.max_future_s = f64::NAN).starts_with("max_future_s: "));
     }
 }

@@ -56,6 +56,8 @@ struct DeviceState {
     since: usize,
     /// The last accepted timestamp.
     last: Option<i64>,
+    /// A digest of the last accepted reading's values (a repeat at its time must carry the same).
+    last_digest: u64,
     /// Recent scores for a sliding threshold.
     scores: VecDeque<f64>,
 }
@@ -77,6 +79,8 @@ pub struct Detector {
     max_devices: usize,
     /// Thresholds set while the service runs, in place of the model's.
     thresholds: Option<Arc<Thresholds>>,
+    /// How far ahead of its arrival a reading may be dated (ms); `None`: any time.
+    max_future_ms: Option<i64>,
 }
 
 impl Detector {
@@ -96,7 +100,15 @@ impl Detector {
             allowed: None,
             max_devices: usize::MAX,
             thresholds: None,
+            max_future_ms: None,
         }
+    }
+
+    /// Refuses readings dated more than `seconds` after their arrival ([`Error::Future`]): one bad clock must
+    /// not become the device's clock.
+    pub fn max_future(mut self, seconds: f64) -> Detector {
+        self.max_future_ms = Some((seconds * 1000.0).min(i64::MAX as f64 / 2.0) as i64);
+        self
     }
 
     /// Judges windows by the thresholds set in `thresholds` where one is set (a device's own, else the
@@ -151,6 +163,13 @@ impl Detector {
                 Error::malformed(topic, format!("no field {name:?} (the model reads {})", features.join(", ")))
             })? as f32;
         }
+        if let Some(max) = self.max_future_ms
+            && ts.saturating_sub(received_ms) > max
+        {
+            let ahead_s = ts.saturating_sub(received_ms) / 1000;
+            return Err(Error::Future { topic: topic.to_owned(), ts, ahead_s, max_s: max / 1000 });
+        }
+        let digest = digest(&self.row);
         if !self.devices.contains_key(device) {
             let unknown = |reason: String| Err(Error::UnknownDevice { topic: topic.to_owned(), reason });
             if self.allowed.as_ref().is_some_and(|a| !a.contains(device)) {
@@ -170,11 +189,15 @@ impl Detector {
         if let Some(last) = state.last
             && ts <= last
         {
+            if ts == last && digest != state.last_digest {
+                return Err(Error::Conflict { topic: topic.to_owned(), ts });
+            }
             return Err(Error::OutOfOrder { topic: topic.to_owned(), ts, last });
         }
         self.model.scale(&mut self.row);
         let c = self.row.len();
         state.last = Some(ts);
+        state.last_digest = digest;
         state.rows.extend(self.row.iter().copied());
         state.ts.push_back(ts);
         if state.ts.len() > self.window {
@@ -219,6 +242,11 @@ impl Detector {
             top,
         }))
     }
+}
+
+/// A digest of a reading's values (FNV-1a over their bits): equal readings, equal digests.
+fn digest(values: &[f32]) -> u64 {
+    values.iter().fold(0xcbf2_9ce4_8422_2325, |h, v| (h ^ u64::from(v.to_bits())).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Judges `score` by `spec`, keeping the device's recent scores for a sliding band.
@@ -347,6 +375,32 @@ pub(crate) mod tests {
         assert_eq!(e.to_string(), "sensors/d1: no field \"b\" (the model reads a, b)");
         // The window still holds the one good reading: the next one completes it.
         assert!(d.push("t", "d1", &reading(6, 0.0, 1.0), 0).expect("ok").is_some());
+    }
+
+    #[test]
+    fn a_reading_dated_far_ahead_is_refused_and_does_not_silence_the_device() {
+        let now = 1_700_000_000_000;
+        let mut d = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1)).max_future(600.0);
+        d.push("t", "d1", &reading(now, 0.0, 1.0), now).expect("ok");
+        // 2100-01-01: refused, named, and not the device's clock.
+        let e = d.push("sensors/d1", "d1", &reading(4_102_444_800_000, 0.0, 1.0), now).expect_err("future");
+        assert!(matches!(e, Error::Future { .. }), "{e}");
+        assert!(e.to_string().starts_with("sensors/d1: reading at 4102444800000 ms is "), "{e}");
+        assert!(d.push("t", "d1", &reading(now + 1000, 0.0, 1.0), now + 1000).expect("ok").is_some());
+        // Within the allowance is fine (a device clock a few minutes fast).
+        assert!(d.push("t", "d1", &reading(now + 300_000, 0.0, 1.0), now + 2000).is_ok());
+    }
+
+    #[test]
+    fn a_repeat_with_other_values_is_a_conflict_not_a_duplicate() {
+        let mut d = Detector::new(zero_model(ThresholdSpec::Static { value: 4.0 }, 1));
+        d.push("t", "d1", &reading(5, 1.0, 2.0), 0).expect("ok");
+        let same = d.push("t", "d1", &reading(5, 1.0, 2.0), 0).expect_err("repeat");
+        assert!(matches!(same, Error::OutOfOrder { ts: 5, last: 5, .. }), "{same}");
+        let other = d.push("t", "d1", &reading(5, 1.0, 2.5), 0).expect_err("conflict");
+        assert!(matches!(other, Error::Conflict { ts: 5, .. }), "{other}");
+        let earlier = d.push("t", "d1", &reading(4, 9.0, 9.0), 0).expect_err("late");
+        assert!(matches!(earlier, Error::OutOfOrder { ts: 4, .. }), "{earlier}");
     }
 
     #[test]

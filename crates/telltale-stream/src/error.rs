@@ -40,6 +40,29 @@ pub enum Error {
         last: i64,
     },
 
+    /// A reading at the time of the device's last one with other values: both cannot be kept.
+    #[error("{topic}: reading at {ts} ms repeats the device's last time with other values (the first is kept)")]
+    Conflict {
+        /// Where it came from.
+        topic: String,
+        /// Its timestamp.
+        ts: i64,
+    },
+
+    /// A reading dated further ahead of its arrival than `max_future_s` allows: taken, it would silence the
+    /// device (every later reading would be out of order).
+    #[error("{topic}: reading at {ts} ms is {ahead_s} s ahead of its arrival (max_future_s {max_s})")]
+    Future {
+        /// Where it came from.
+        topic: String,
+        /// Its timestamp.
+        ts: i64,
+        /// How far ahead of the arrival it is (seconds).
+        ahead_s: i64,
+        /// The limit (seconds).
+        max_s: i64,
+    },
+
     /// A device the service does not monitor (not on the allow-list, or beyond the device limit).
     #[error("{topic}: {reason}")]
     UnknownDevice {

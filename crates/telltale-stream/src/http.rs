@@ -167,7 +167,7 @@ fn totals(s: &AppState) -> serde_json::Value {
         "readings": g(&c.readings),
         "windows": g(&c.windows),
         "anomalies": g(&c.anomalies),
-        "refused": g(&c.malformed) + g(&c.out_of_order) + g(&c.duplicate) + g(&c.unknown_device) + g(&c.unmatched),
+        "refused": c.refused(),
         "alerts_sent": g(&c.alerts_sent),
         "alert_failures": g(&c.alert_failures),
     })
@@ -213,11 +213,26 @@ async fn metrics(State(s): State<AppState>) -> Response {
             ("{reason=\"malformed\"}", g(&c.malformed)),
             ("{reason=\"out_of_order\"}", g(&c.out_of_order)),
             ("{reason=\"duplicate\"}", g(&c.duplicate)),
+            ("{reason=\"conflicting\"}", g(&c.conflicting)),
+            ("{reason=\"future\"}", g(&c.future)),
+            ("{reason=\"oversized\"}", g(&c.oversized)),
             ("{reason=\"unknown_device\"}", g(&c.unknown_device)),
             ("{reason=\"unmatched_topic\"}", g(&c.unmatched)),
         ],
     );
     metric("stored_readings_total", "counter", "Readings written to the database.", &[("", g(&c.stored_readings))]);
+    metric(
+        "already_stored_total",
+        "counter",
+        "Readings handed to the database that it held already (redeliveries, late repeats).",
+        &[("", g(&c.already_stored))],
+    );
+    metric(
+        "broker_disconnects_total",
+        "counter",
+        "Connections to the broker lost or refused (each retried).",
+        &[("", g(&c.broker_disconnects))],
+    );
     metric("stored_anomalies_total", "counter", "Anomalies written to the database.", &[("", g(&c.stored_anomalies))]);
     metric("store_failures_total", "counter", "Failed commits (each retried).", &[("", g(&c.store_failures))]);
     metric(

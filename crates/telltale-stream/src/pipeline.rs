@@ -38,6 +38,12 @@ pub struct Counters {
     pub out_of_order: AtomicU64,
     /// Readings at the same time as their device's last one (a repeat).
     pub duplicate: AtomicU64,
+    /// Readings at their device's last time with other values (the first is kept).
+    pub conflicting: AtomicU64,
+    /// Readings dated too far ahead of their arrival (`max_future_s`).
+    pub future: AtomicU64,
+    /// Messages over the payload limit (`max_payload`): acknowledged and dropped.
+    pub oversized: AtomicU64,
     /// Readings of devices the service does not monitor.
     pub unknown_device: AtomicU64,
     /// Messages on topics the pattern does not match.
@@ -46,6 +52,10 @@ pub struct Counters {
     pub devices: AtomicU64,
     /// Readings written to the database (duplicates of stored ones are not counted).
     pub stored_readings: AtomicU64,
+    /// Readings handed to the database that it held already (a redelivery, or a late repeat of a stored time).
+    pub already_stored: AtomicU64,
+    /// Times the connection to the broker was lost (or refused).
+    pub broker_disconnects: AtomicU64,
     /// Anomalies written to the database.
     pub stored_anomalies: AtomicU64,
     /// Alerts queued.
@@ -72,6 +82,23 @@ impl Counters {
     /// Adds `n` to `counter`.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Messages or readings refused, every reason together.
+    pub fn refused(&self) -> u64 {
+        [
+            &self.malformed,
+            &self.out_of_order,
+            &self.duplicate,
+            &self.conflicting,
+            &self.future,
+            &self.oversized,
+            &self.unknown_device,
+            &self.unmatched,
+        ]
+        .into_iter()
+        .map(Counters::get)
+        .sum()
     }
 
     /// Records one decision latency.
@@ -132,6 +159,11 @@ impl DetectStage {
     pub fn process(&self, m: &Message, detector: &mut Detector, counters: &Counters) -> Processed {
         let mut done = Processed { seq: m.seq, ..Processed::default() };
         Counters::add(&counters.messages, 1);
+        if let Some(bytes) = m.oversized {
+            Counters::add(&counters.oversized, 1);
+            tracing::warn!("{}: payload of {bytes} bytes is over max_payload: dropped", m.topic);
+            return done;
+        }
         let device = match self.pattern.device(&m.topic) {
             Ok(d) => d,
             Err(e) => {
@@ -190,6 +222,14 @@ impl DetectStage {
                             data: values_json(&reading.values),
                         });
                     }
+                }
+                Err(e @ Error::Conflict { .. }) => {
+                    Counters::add(&counters.conflicting, 1);
+                    tracing::warn!("{e}");
+                }
+                Err(e @ Error::Future { .. }) => {
+                    Counters::add(&counters.future, 1);
+                    tracing::warn!("{e}");
                 }
                 Err(e @ Error::UnknownDevice { .. }) => {
                     Counters::add(&counters.unknown_device, 1);

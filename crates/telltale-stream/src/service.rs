@@ -82,7 +82,7 @@ impl Summary {
             windows: g(&c.windows),
             anomalies: g(&c.anomalies),
             devices: g(&c.devices),
-            refused: g(&c.malformed) + g(&c.out_of_order) + g(&c.duplicate) + g(&c.unknown_device) + g(&c.unmatched),
+            refused: c.refused(),
             alerts_sent: g(&c.alerts_sent),
             state_bytes: 0,
         }
@@ -96,7 +96,11 @@ impl Service {
         let store = Store::open(&config.settings().db).await?;
         tracing::info!("storing in {}", store.name());
         let s = config.settings();
-        let sinks = Arc::new(alert::channels(&s.alerts, config.alert_timeout(), &broker, &s.client_id)?);
+        let client_id = match s.client_id.as_str() {
+            "" => format!("telltale-{}", store.instance_id().await?),
+            given => given.to_owned(),
+        };
+        let sinks = Arc::new(alert::channels(&s.alerts, config.alert_timeout(), &broker, &client_id)?);
         let counters = Arc::new(Counters::default());
         let live = live_view(config, &model, &store).await?;
         let (decisions, _) = broadcast::channel(4096);
@@ -116,7 +120,8 @@ impl Service {
             Duration::from_millis(500),
         ));
         let (stop, stop_rx) = watch::channel(false);
-        let source = source_stage(config, committed_rx, stop_rx, messages_tx).await?;
+        tracing::info!("MQTT client id {client_id}");
+        let source = source_stage(config, &broker, &client_id, &counters, committed_rx, stop_rx, messages_tx).await?;
         let (http_stop, closing) = watch::channel(false);
         let alerting = !sinks.names().is_empty();
         let (http_addr, http_task) = match config.http() {
@@ -173,5 +178,7 @@ impl Service {
     }
 }
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod tests;

@@ -71,6 +71,8 @@ impl SinkStage {
             match self.store.commit(batch).await {
                 Ok(done) => {
                     Counters::add(&self.counters.stored_readings, done.readings);
+                    let handed = batch.readings.len() as u64;
+                    Counters::add(&self.counters.already_stored, handed.saturating_sub(done.readings));
                     Counters::add(&self.counters.stored_anomalies, done.anomalies);
                     Counters::add(&self.counters.alerts_queued, done.alerts);
                     if done.alerts > 0 {
@@ -134,6 +136,8 @@ mod tests {
             stop: None,
             qos: QoS::AtLeastOnce,
             subscribed: None,
+            max_payload: 1 << 20,
+            counters: Arc::default(),
         }
     }
 

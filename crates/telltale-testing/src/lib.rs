@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod scratch;
 pub mod series;
 pub mod server;
+pub mod tls;
 
 pub use close::{assert_all_close, assert_all_close_rel};
 pub use error::{Error, Result};
@@ -31,3 +32,4 @@ pub use postgres::postgres;
 pub use scratch::Scratch;
 pub use series::{Noise, Series};
 pub use server::{Launch, Server};
+pub use tls::{Certificates, certificates};

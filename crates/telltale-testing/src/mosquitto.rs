@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::net::free_port;
 use crate::server::{Launch, Server, find, is_root, scratch, step};
+use crate::tls::certificates;
 
 /// A Mosquitto broker with persistence (a restart keeps persistent sessions and their queued messages), at
 /// `mqtt://127.0.0.1:PORT`.
@@ -55,41 +56,11 @@ pub fn launch() -> Result<Launch> {
 pub fn launch_tls() -> Result<(Launch, PathBuf)> {
     let program = program()?;
     let passwd = find("mosquitto_passwd", &[], "mosquitto")?;
-    let openssl = find("openssl", &[], "openssl")?;
     let port = free_port();
     let dir = scratch("mosquitto-tls", port)?;
     let d = |name: &str| dir.join(name).display().to_string();
-    let subject_alt =
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
-    std::fs::write(dir.join("ext.cnf"), subject_alt).map_err(Error::io("ext.cnf"))?;
-    for args in [
-        vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("ca.key"), "-out", &d("ca.pem")],
-        vec!["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &d("server.key"), "-out", &d("server.csr")],
-    ] {
-        let subject = if args.contains(&"-x509") { "/CN=telltale test CA" } else { "/CN=127.0.0.1" };
-        let mut all = args.clone();
-        all.extend(["-days", "2", "-subj", subject]);
-        step(&openssl, &all, &dir)?;
-    }
-    let (csr, ca, ca_key, server, ext) = (d("server.csr"), d("ca.pem"), d("ca.key"), d("server.pem"), d("ext.cnf"));
-    let sign = [
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        &ca,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-out",
-        &server,
-        "-days",
-        "2",
-        "-extfile",
-        &ext,
-    ];
-    step(&openssl, &sign, &dir)?;
+    let certs = certificates(&dir)?;
+    let (ca, server) = (certs.ca.display().to_string(), certs.cert.display().to_string());
     step(&passwd, &["-b", "-c", &d("passwd"), "ann", "s3cret"], &dir)?;
     let text = format!(
         "listener {port} 127.0.0.1\ncafile {ca}\ncertfile {server}\nkeyfile {}\nallow_anonymous false\n\

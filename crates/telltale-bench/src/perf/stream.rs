@@ -384,7 +384,7 @@ pub fn run(model: &telltale_runtime::Model, args: &StreamOptions) -> Result<Stre
             let url = BrokerUrl::plain("127.0.0.1", port);
             match name.as_str() {
                 "embedded" => {
-                    telltale_stream::broker::start(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+                    telltale_stream::broker::Embedded::open(std::net::SocketAddr::from(([127, 0, 0, 1], port))).start()?;
                     Ok((url, None))
                 }
                 "mosquitto" => {

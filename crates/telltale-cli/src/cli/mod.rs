@@ -23,7 +23,7 @@ pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
 pub(crate) use self::model::{
     CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, PartArg, ReportArgs, TrainArgs, TuneArgs,
 };
-pub(crate) use self::serve::{ConfigCommand, DemoArgs, ServeArgs, SimulateArgs};
+pub(crate) use self::serve::{ConfigCommand, DemoArgs, PasswdArgs, ServeArgs, SimulateArgs};
 
 /// Deep-learning anomaly detection for IoT sensor data.
 #[derive(Debug, Parser)]
@@ -71,6 +71,9 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Publish sensor data as a fleet of devices through an MQTT broker.
     Simulate(SimulateArgs),
+    /// Read a password on stdin and print the NAME:HASH line for the embedded broker's password file
+    /// (`serve --broker-passwords FILE`).
+    Passwd(PasswdArgs),
     /// The service's configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

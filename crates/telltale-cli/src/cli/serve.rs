@@ -35,6 +35,19 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 
+    /// The embedded broker's password file (NAME:HASH lines from `telltale passwd NAME`): only its users connect.
+    /// Needed to listen off loopback.
+    #[arg(long, value_name = "FILE")]
+    pub broker_passwords: Option<String>,
+
+    /// The embedded broker's TLS certificate chain (PEM): with --broker-tls-key its listener speaks TLS only.
+    #[arg(long, value_name = "FILE", requires = "broker_tls_key")]
+    pub broker_tls_cert: Option<String>,
+
+    /// The private key (PEM) of --broker-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "broker_tls_cert")]
+    pub broker_tls_key: Option<String>,
+
     /// Topic pattern; {device} marks the level naming the device (default sensors/{device}/#).
     #[arg(long, value_name = "PATTERN")]
     pub topic: Option<String>,
@@ -64,6 +77,13 @@ pub(crate) struct ServeArgs {
     /// Print no line per anomaly.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `telltale passwd`.
+#[derive(Debug, Args)]
+pub(crate) struct PasswdArgs {
+    /// The user name (1 to 128 characters, no ':' and no spaces).
+    pub name: String,
 }
 
 /// `telltale simulate`.

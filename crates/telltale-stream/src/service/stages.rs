@@ -18,15 +18,21 @@ use crate::pipeline::{Counters, DetectStage, Processed};
 use crate::sink::SinkStage;
 use crate::source::{self, BrokerUrl, Link, Message};
 use crate::store::Store;
-use crate::{broker, http};
+use crate::http;
 
 /// The broker stage: the embedded broker started when no external one is given; the broker to use.
 pub(super) fn start_broker(config: &ValidServeConfig) -> Result<BrokerUrl> {
-    if let Some(listen) = config.embedded() {
-        broker::start(listen)?;
-        tracing::info!("embedded MQTT broker on {listen}");
-    }
-    Ok(config.broker().clone())
+    let Some(embedded) = config.embedded() else {
+        return Ok(config.broker().clone());
+    };
+    let own = embedded.start()?;
+    let tls = if embedded.tls.is_some() { "TLS" } else { "plain TCP" };
+    let who = match &embedded.passwords {
+        Some(p) => format!("{} user(s) of the password file", p.len()),
+        None => "anyone on this machine (no passwords)".to_owned(),
+    };
+    tracing::info!("embedded MQTT broker on {} ({tls}): lets in {who}", embedded.listen);
+    Ok(own)
 }
 
 /// The dashboard's memory, with the thresholds changed on the dashboard before: their record is replayed, so
@@ -61,8 +67,10 @@ pub(super) fn detect_stage(
         decisions: Some(decisions.clone()),
         live: Some(live.clone()),
     };
-    let detector =
-        Detector::new(model.clone()).limit_devices(&s.devices, s.max_devices).with_thresholds(live.thresholds.clone());
+    let detector = Detector::new(model.clone())
+        .limit_devices(&s.devices, s.max_devices)
+        .max_future(s.max_future_s)
+        .with_thresholds(live.thresholds.clone());
     stage.spawn(rx, detector, tx, counters.clone())
 }
 
@@ -87,24 +95,30 @@ pub(super) fn sink_stage(
 }
 
 /// The source stage: the transport the URL's scheme names, running; returns once it holds its subscription.
+/// `broker` is where the service's client connects (the embedded broker's own listener, or the configured URL).
 pub(super) async fn source_stage(
     config: &ValidServeConfig,
+    broker: &BrokerUrl,
+    client_id: &str,
+    counters: &Arc<Counters>,
     committed: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
     tx: mpsc::Sender<Message>,
 ) -> Result<JoinHandle<Result<()>>> {
-    let s = config.settings();
     let subscribed = Arc::new(Notify::new());
     let link = Link {
         filter: config.pattern().filter(),
-        client_id: s.client_id.clone(),
-        tls_ca: config.broker().ca_file.clone(),
+        client_id: client_id.to_owned(),
+        tls_ca: broker.ca_file.clone(),
         durable: config.durable(),
         committed,
         stop,
         subscribed: subscribed.clone(),
+        max_payload: config.settings().max_payload,
+        counters: counters.clone(),
     };
-    let source = tokio::spawn(source::open(config.source_url(), link)?.run_boxed(tx));
+    let url = if config.embedded().is_some() { broker.to_url() } else { config.source_url().to_owned() };
+    let source = tokio::spawn(source::open(&url, link)?.run_boxed(tx));
     // Readings published before the broker holds the subscription find no subscriber: start serving once it
     // does (a broker that cannot be reached yet is retried in the background; the wait is bounded).
     if tokio::time::timeout(Duration::from_secs(10), subscribed.notified()).await.is_err() {

@@ -23,6 +23,9 @@ pub struct Message {
     pub received_ms: i64,
     /// When it arrived (monotonic): the start of its decision latency.
     pub received: Instant,
+    /// Set (to the payload's size) when the payload was over the service's limit: it is then left out, and the
+    /// message only counted and acknowledged.
+    pub oversized: Option<usize>,
     /// Its place in the source's order, counted from 1: the store reports the last one it committed, and the
     /// source acknowledges everything up to it.
     pub seq: u64,
@@ -31,7 +34,12 @@ pub struct Message {
 impl Message {
     /// A message arriving now, numbered `seq`.
     pub fn new(topic: impl Into<String>, payload: Vec<u8>, seq: u64) -> Message {
-        Message { topic: topic.into(), payload, received_ms: now_ms(), received: Instant::now(), seq }
+        Message { topic: topic.into(), payload, received_ms: now_ms(), received: Instant::now(), oversized: None, seq }
+    }
+
+    /// A message whose payload of `bytes` was over the limit, arriving now: counted, never read.
+    pub fn oversized(topic: impl Into<String>, bytes: usize, seq: u64) -> Message {
+        Message { oversized: Some(bytes), ..Message::new(topic, Vec::new(), seq) }
     }
 }
 
@@ -82,4 +90,8 @@ pub struct Link {
     pub stop: watch::Receiver<bool>,
     /// Notified each time the subscription is confirmed.
     pub subscribed: Arc<Notify>,
+    /// The largest payload read ([`Message::oversized`] beyond).
+    pub max_payload: usize,
+    /// The service's counters (the transport counts its lost connections).
+    pub counters: Arc<crate::pipeline::Counters>,
 }

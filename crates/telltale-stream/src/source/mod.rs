@@ -11,7 +11,7 @@ pub mod mqtt;
 pub mod replay;
 
 pub use interface::{DynSource, Link, Message, Source, SourceFuture, now_ms};
-pub use mqtt::{BrokerUrl, Mqtt};
+pub use mqtt::{BrokerUrl, MQTT_MAX_PACKET, Mqtt};
 pub use replay::Replay;
 
 use crate::error::{Error, Result};
@@ -48,6 +48,8 @@ mod tests {
             committed: tokio::sync::watch::channel(0).1,
             stop: tokio::sync::watch::channel(false).1,
             subscribed: Default::default(),
+            max_payload: 1 << 20,
+            counters: Default::default(),
         }
     }
 

@@ -14,6 +14,11 @@ use tokio::sync::{mpsc, watch};
 pub use self::broker_url::BrokerUrl;
 use super::interface::{DynSource, Link, Message, Source};
 use crate::error::Result;
+use crate::pipeline::Counters;
+
+/// MQTT's largest packet (its remaining length's limit): read whole, however large, so that an oversized
+/// message can be acknowledged and dropped instead of breaking the connection on every redelivery.
+pub const MQTT_MAX_PACKET: usize = 268_435_455;
 
 /// The source for `url` (`mqtt[s]://…`), linked to the service: see [`Link::durable`].
 pub fn open(url: &str, link: Link) -> Result<Box<dyn DynSource>> {
@@ -29,6 +34,8 @@ pub fn open(url: &str, link: Link) -> Result<Box<dyn DynSource>> {
         stop: Some(link.stop),
         qos: if link.durable { QoS::AtLeastOnce } else { QoS::AtMostOnce },
         subscribed: Some(link.subscribed),
+        max_payload: link.max_payload,
+        counters: link.counters,
     }))
 }
 
@@ -58,6 +65,11 @@ pub struct Mqtt {
     /// Notified each time the broker confirms the subscription (a reading published before the first
     /// confirmation may find no subscriber and be dropped by the broker).
     pub subscribed: Option<Arc<tokio::sync::Notify>>,
+    /// The largest payload read: a larger one is forwarded as [`Message::oversized`] (counted, acknowledged in
+    /// its turn, never parsed), so one oversized message cannot stall the session with endless redeliveries.
+    pub max_payload: usize,
+    /// Where lost connections are counted.
+    pub counters: Arc<Counters>,
 }
 
 /// QoS 1 publishes waiting for their commit, oldest first.
@@ -67,6 +79,7 @@ impl Mqtt {
     /// The client options: persistent session, keep-alive, credentials, payload limit.
     fn options(&self) -> Result<MqttOptions> {
         let mut options = self.broker.options(&self.client_id)?;
+        options.set_max_packet_size(MQTT_MAX_PACKET, crate::broker::MAX_OUTGOING);
         options.set_clean_session(false);
         options.set_manual_acks(self.committed.is_some());
         Ok(options)
@@ -138,7 +151,11 @@ impl Source for Mqtt {
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     seq += 1;
-                    let m = Message::new(p.topic.clone(), p.payload.to_vec(), seq);
+                    let m = if p.payload.len() > self.max_payload {
+                        Message::oversized(p.topic.clone(), p.payload.len(), seq)
+                    } else {
+                        Message::new(p.topic.clone(), p.payload.to_vec(), seq)
+                    };
                     if self.committed.is_some() && p.qos != QoS::AtMostOnce {
                         unacked.lock().unwrap_or_else(|e| e.into_inner()).push_back((seq, p));
                     }
@@ -148,6 +165,7 @@ impl Source for Mqtt {
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    Counters::add(&self.counters.broker_disconnects, 1);
                     tracing::warn!("{where_}: {e}; retrying in {backoff:?}");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -196,7 +214,7 @@ mod tests {
         use telltale_runtime::format::ThresholdSpec;
 
         let port = free_port();
-        crate::broker::start(format!("127.0.0.1:{port}").parse().expect("addr")).expect("broker");
+        crate::broker::Embedded::open(format!("127.0.0.1:{port}").parse().expect("addr")).start().expect("broker");
         let pattern = TopicPattern::new("sensors/{device}/#").expect("pattern");
         let source = Mqtt {
             broker: BrokerUrl::parse(&format!("mqtt://127.0.0.1:{port}")).expect("url"),
@@ -206,6 +224,8 @@ mod tests {
             stop: None,
             qos: QoS::AtLeastOnce,
             subscribed: None,
+            max_payload: 1 << 20,
+            counters: Arc::default(),
         };
         let (tx, rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(64);
@@ -267,6 +287,8 @@ mod tests {
             stop: None,
             qos: QoS::AtLeastOnce,
             subscribed: None,
+            max_payload: 1 << 20,
+            counters: Arc::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         tokio::spawn(source.run(tx));

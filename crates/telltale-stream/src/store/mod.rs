@@ -118,6 +118,28 @@ impl Store {
         })
     }
 
+    /// This database's instance id: 16 random hex digits made the first time it is asked for, the same ever
+    /// after (the service's MQTT client id is `telltale-` and it, unless one is configured).
+    pub async fn instance_id(&self) -> Result<String> {
+        let select = self.sql("SELECT value FROM instance WHERE name = ?");
+        let read = || sqlx::query_scalar::<_, String>(AssertSqlSafe(select.clone())).bind("id");
+        if let Some(id) = read().fetch_optional(&self.pool).await.map_err(self.err("cannot read the instance id"))? {
+            return Ok(id);
+        }
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).map_err(|e| Error::config("instance id", format!("no randomness: {e}")))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let insert = self.insert_ignore("instance", &["name", "value"], 1);
+        sqlx::query(AssertSqlSafe(insert))
+            .bind("id")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("cannot record the instance id"))?;
+        // Another instance on the same database may have won the race: its id is the one kept.
+        read().fetch_one(&self.pool).await.map_err(self.err("cannot read the instance id"))
+    }
+
     /// A trivial query: is the database there?
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await.map_err(self.err("not answering"))?;

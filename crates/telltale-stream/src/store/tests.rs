@@ -94,6 +94,10 @@ pub(crate) async fn exercise(store: &Store) {
     let rows = store.readings("a", 10, 14, 100).await.expect("readings");
     assert_eq!(rows, [(10, "{\"x\":10}".to_owned()), (12, "{\"x\":12}".to_owned()), (14, "{\"x\":14}".to_owned())]);
     store.ping().await.expect("ping");
+
+    let id = store.instance_id().await.expect("instance id");
+    assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    assert_eq!(store.instance_id().await.expect("again"), id, "made once, kept");
 }
 
 #[tokio::test]

@@ -59,11 +59,18 @@ impl BrokerUrl {
         Ok(BrokerUrl { host: host.to_owned(), port, credentials, tls, ca_file: None })
     }
 
+    /// The URL again: `mqtt[s]://[user:password@]host:port` (with the password: not for messages).
+    pub fn to_url(&self) -> String {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        let login = self.credentials.as_ref().map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
+        format!("{scheme}://{login}{}:{}", self.host, self.port)
+    }
+
     /// Client options for `client_id`: address, credentials, TLS, keep-alive and the payload limit.
     pub fn options(&self, client_id: &str) -> Result<MqttOptions> {
         let mut options = MqttOptions::new(client_id, self.host.clone(), self.port);
         options.set_keep_alive(Duration::from_secs(15));
-        options.set_max_packet_size(crate::broker::MAX_PAYLOAD + 1024, crate::broker::MAX_PAYLOAD + 1024);
+        options.set_max_packet_size(crate::broker::MAX_OUTGOING, crate::broker::MAX_OUTGOING);
         if let Some((u, p)) = &self.credentials {
             options.set_credentials(u.clone(), p.clone());
         }
@@ -111,6 +118,7 @@ mod tests {
         let u = BrokerUrl::parse("mqtt://ann:s3cr:et@broker.local").expect("url");
         assert_eq!(u.port, 1883);
         assert_eq!(u.credentials, Some(("ann".into(), "s3cr:et".into())));
+        assert_eq!(BrokerUrl::parse(&u.to_url()).expect("again"), u);
         let t = BrokerUrl::parse("mqtts://broker.local").expect("tls");
         assert!(t.tls && t.port == 8883);
         assert!(BrokerUrl::parse("tcp://x").is_err());

@@ -1,0 +1,217 @@
+//! Regression tests for what bad luck and attackers did to the service: an oversized message, a reading dated
+//! 2100, conflicting repeats, a client taking the service's id, clients without (or with wrong) credentials,
+//! plain TCP on the TLS port.
+
+use super::*;
+use crate::config::ServeConfig;
+use crate::detect::tests::zero_model;
+use crate::testing::free_port;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::sync::atomic::AtomicU64;
+use telltale_runtime::format::ThresholdSpec;
+use telltale_testing::Scratch;
+
+async fn start(config: ServeConfig) -> Service {
+    let model = zero_model(ThresholdSpec::Static { value: 4.0 }, 1);
+    Service::start(&config.check().expect("config"), model).await.expect("start")
+}
+
+fn base(scratch: &Scratch, port: u16) -> ServeConfig {
+    ServeConfig {
+        listen: format!("127.0.0.1:{port}"),
+        db: format!("sqlite://{}", scratch.path("s.db")),
+        http: String::new(),
+        ..ServeConfig::default()
+    }
+}
+
+/// A device client (packets up to 4 MB) whose event loop runs in the background.
+fn device(options: MqttOptions) -> AsyncClient {
+    let mut options = options;
+    options.set_max_packet_size(4 << 20, 4 << 20);
+    let (client, mut events) = AsyncClient::new(options, 256);
+    tokio::spawn(async move {
+        loop {
+            if events.poll().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    client
+}
+
+/// Waits (at most 30 s) until `done` holds of the counters; false if it never did.
+async fn until(counters: &Counters, done: impl Fn(&Counters) -> bool) -> bool {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !done(counters) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+fn g(c: &AtomicU64) -> u64 {
+    Counters::get(c)
+}
+
+/// The first answer to connecting with `options`: `Ok` on a CONNACK that accepts, the error otherwise.
+async fn connect(options: MqttOptions) -> std::result::Result<(), String> {
+    let (_client, mut events) = AsyncClient::new(options, 8);
+    let answer = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    });
+    answer.await.unwrap_or_else(|_| Err("no answer in 20 s".into()))
+}
+
+/// Publishes an oversized message then `n` readings of device d1 (QoS 1), from ts 1000 s on.
+async fn oversized_then_readings(client: &AsyncClient, bytes: usize, n: u64) {
+    let big = format!(r#"{{"ts": 999000, "a": 0, "b": 1, "pad": "{}"}}"#, "x".repeat(bytes));
+    client.publish("sensors/d1/x", QoS::AtLeastOnce, false, big).await.expect("publish big");
+    for ts in 0..n {
+        let payload = format!(r#"{{"ts": {}000, "a": 0, "b": 1}}"#, 1_000 + ts);
+        client.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("publish");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_counted_and_the_embedded_broker_goes_on() {
+    let scratch = Scratch::new("hostile-big-embedded");
+    let port = free_port();
+    let service = start(base(&scratch, port)).await;
+    let client = device(MqttOptions::new("dev-big", "127.0.0.1", port));
+    // 1.06 MB: over max_payload (1 MiB), under the broker's own limit (4 MiB).
+    oversized_then_readings(&client, 1_060_000, 20).await;
+    let c = &service.counters;
+    let ok = until(c, |c| g(&c.oversized) == 1 && g(&c.readings) == 20).await;
+    assert!(ok, "oversized {} readings {}", g(&c.oversized), g(&c.readings));
+    service.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_qos1_message_through_mosquitto_does_not_stall_the_session() {
+    let server = crate::testing::mosquitto();
+    let scratch = Scratch::new("hostile-big-mosquitto");
+    let service = start(ServeConfig { broker: server.url.clone(), ..base(&scratch, 0) }).await;
+    let client = device(MqttOptions::new("dev-big", "127.0.0.1", server.port));
+    oversized_then_readings(&client, 2_000_000, 20).await;
+    let c = &service.counters;
+    let ok = until(c, |c| g(&c.oversized) == 1 && g(&c.readings) == 20).await;
+    assert!(ok, "oversized {} readings {} disconnects {}", g(&c.oversized), g(&c.readings), g(&c.broker_disconnects));
+    // Acknowledged, not redelivered: no reconnect loop, and nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!((g(&c.broker_disconnects), g(&c.oversized)), (0, 1));
+    service.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_dated_2100_and_conflicting_repeats_are_counted_and_the_device_goes_on() {
+    let scratch = Scratch::new("hostile-clock");
+    let port = free_port();
+    let service = start(base(&scratch, port)).await;
+    let client = device(MqttOptions::new("dev-clock", "127.0.0.1", port));
+    let now_s = crate::source::now_ms() / 1000;
+    let send = |payload: String| {
+        let client = client.clone();
+        async move { client.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("publish") }
+    };
+    send(format!(r#"{{"ts": {now_s}, "a": 0, "b": 1}}"#)).await;
+    send(r#"{"ts": "2100-01-01T00:00:00Z", "a": 0, "b": 1}"#.to_owned()).await;
+    send(format!(r#"{{"ts": {now_s}, "a": 0, "b": 1}}"#)).await;
+    send(format!(r#"{{"ts": {now_s}, "a": 3, "b": 1}}"#)).await;
+    for t in 1..=5 {
+        send(format!(r#"{{"ts": {}, "a": 0, "b": 1}}"#, now_s + t)).await;
+    }
+    let c = &service.counters;
+    let ok = until(c, |c| g(&c.readings) == 6).await;
+    assert!(ok, "readings {} future {}", g(&c.readings), g(&c.future));
+    assert_eq!((g(&c.future), g(&c.duplicate), g(&c.conflicting)), (1, 1, 1));
+    service.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_named_telltale_does_not_kick_the_service_off() {
+    let scratch = Scratch::new("hostile-client-id");
+    let port = free_port();
+    let service = start(base(&scratch, port)).await;
+    let intruder = device(MqttOptions::new("telltale", "127.0.0.1", port));
+    for ts in 0..20 {
+        let payload = format!(r#"{{"ts": {}000, "a": 0, "b": 1}}"#, 1_000 + ts);
+        intruder.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("publish");
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| g(&c.readings) == 20).await, "readings {}", g(&c.readings));
+    assert_eq!(g(&c.broker_disconnects), 0);
+    let id = service.store.instance_id().await.expect("id");
+    assert_eq!(id.len(), 16);
+    service.stop().await.expect("stop");
+}
+
+/// A password file letting in `ann` with `pw`.
+fn passwords(scratch: &Scratch) -> String {
+    scratch.write("broker.passwd", format!("{}\n", crate::broker::passwords::line("ann", "pw").expect("line")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_passwords_the_embedded_broker_lets_in_only_who_it_lists() {
+    let scratch = Scratch::new("hostile-passwords");
+    let port = free_port();
+    let service = start(ServeConfig { broker_passwords: passwords(&scratch), ..base(&scratch, port) }).await;
+    let with = |user: Option<(&str, &str)>| {
+        let mut o = MqttOptions::new(format!("dev-{}", user.map_or("anon", |u| u.1)), "127.0.0.1", port);
+        if let Some((u, p)) = user {
+            o.set_credentials(u, p);
+        }
+        o
+    };
+    assert!(connect(with(None)).await.is_err(), "anonymous refused");
+    assert!(connect(with(Some(("ann", "guess")))).await.is_err(), "a wrong password refused");
+    assert!(connect(with(Some(("bob", "pw")))).await.is_err(), "an unknown user refused");
+    assert_eq!(connect(with(Some(("ann", "pw")))).await, Ok(()));
+    let ann = device(with(Some(("ann", "pw"))));
+    for ts in 0..5 {
+        let payload = format!(r#"{{"ts": {}000, "a": 0, "b": 1}}"#, 1_000 + ts);
+        ann.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("publish");
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| g(&c.readings) == 5).await, "readings {}", g(&c.readings));
+    service.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_broker_speaks_only_tls_on_its_tls_port() {
+    let scratch = Scratch::new("hostile-tls");
+    let certs = telltale_testing::certificates(scratch.dir()).expect("certificates");
+    let port = free_port();
+    let config = ServeConfig {
+        broker_passwords: passwords(&scratch),
+        broker_tls_cert: certs.cert.display().to_string(),
+        broker_tls_key: certs.key.display().to_string(),
+        ..base(&scratch, port)
+    };
+    let service = start(config).await;
+    let mut plain = MqttOptions::new("dev-plain", "127.0.0.1", port);
+    plain.set_credentials("ann", "pw");
+    assert!(connect(plain).await.is_err(), "plain TCP refused on the TLS port");
+    let url = crate::source::BrokerUrl {
+        ca_file: Some(certs.ca.clone()),
+        ..crate::source::BrokerUrl::parse(&format!("mqtts://ann:pw@127.0.0.1:{port}")).expect("url")
+    };
+    assert_eq!(connect(url.options("dev-tls").expect("options")).await, Ok(()));
+    let wrong = crate::source::BrokerUrl { credentials: Some(("ann".into(), "guess".into())), ..url.clone() };
+    assert!(connect(wrong.options("dev-tls-wrong").expect("options")).await.is_err());
+    let ann = device(url.options("dev-tls-pub").expect("options"));
+    for ts in 0..5 {
+        let payload = format!(r#"{{"ts": {}000, "a": 0, "b": 1}}"#, 1_000 + ts);
+        ann.publish("sensors/d1/x", QoS::AtLeastOnce, false, payload).await.expect("publish");
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| g(&c.readings) == 5).await, "readings {}", g(&c.readings));
+    service.stop().await.expect("stop");
+}
