@@ -52,7 +52,12 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<()> {
             for r in 0..s.labels.len() {
                 let kind = s.injected.iter().find(|a| (a.start..a.start + a.len).contains(&r)).map(|a| a.kind);
                 let kind = kind.map(|k| format!("{k:?}").to_lowercase()).unwrap_or_default();
-                let _ = writeln!(labels, "{name},{},{},{kind}", start(args) + r as i64 * interval(args), s.labels[r]);
+                let _ = writeln!(
+                    labels,
+                    "{name},{},{},{kind}",
+                    start(args, args.synthetic_rows) + r as i64 * interval(args),
+                    s.labels[r]
+                );
             }
             features.clone_from(&s.features);
             devices.push(Series { device: name.clone(), values: Arc::new(s.values) });
@@ -73,13 +78,14 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<()> {
     if let Some(path) = &args.labels {
         std::fs::write(path, &labels).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let rows = devices.iter().map(|d| d.values.len() / features.len().max(1)).max().unwrap_or(0);
     let sim = Simulation {
         broker: BrokerUrl { ca_file: args.tls_ca.clone(), ..BrokerUrl::parse(&args.broker)? },
         topic: args.topic.clone(),
         features,
         devices,
         rate_hz: args.rate.max(0.0),
-        start_ms: start(args),
+        start_ms: start(args, rows),
         interval_ms: interval(args),
         batch: args.batch.max(1),
         qos: if args.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce },
@@ -106,9 +112,13 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<()> {
 }
 
 /// Timestamps start now (whole seconds), so the service sees live data.
-fn start(_args: &SimulateArgs) -> i64 {
+/// The first reading's time: now when publishing at a rate (the readings keep pace with the clock); when
+/// publishing as fast as possible, `rows` intervals before now, so the last reading is stamped now and none is
+/// dated ahead of its arrival (the service refuses readings from the future).
+fn start(args: &SimulateArgs, rows: usize) -> i64 {
     static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *START.get_or_init(|| now_ms() / 1000 * 1000)
+    let back = if args.rate > 0.0 { 0 } else { rows as i64 * interval(args) };
+    *START.get_or_init(|| now_ms() / 1000 * 1000 - back)
 }
 
 /// Milliseconds between a device's readings: the rate's period, or 1 s when publishing as fast as possible.

@@ -65,6 +65,9 @@ pub struct ServeConfig {
     /// Scores the dashboard keeps per device (in memory), and as many runs of readings (a run per window step,
     /// its lowest and highest values): about 27 KB per device of three sensors at 300; 0 keeps none (no charts).
     pub live_history: usize,
+    /// Dashboard event streams open at once at most (each sends the fleet's state twice a second); one more is
+    /// answered 429.
+    pub max_event_streams: usize,
     /// Messages waiting between two stages at most (back-pressure beyond).
     pub queue: usize,
     /// Alerts.
@@ -120,6 +123,7 @@ impl Default for ServeConfig {
             http: "127.0.0.1:8080".into(),
             token: String::new(),
             live_history: 300,
+            max_event_streams: 32,
             queue: 8192,
             alerts: AlertsConfig::default(),
         }
@@ -199,6 +203,9 @@ impl ServeConfig {
             broker.ca_file = (!self.tls_ca.is_empty()).then(|| self.tls_ca.clone().into());
             (None, broker, self.broker.clone())
         };
+        if self.max_event_streams == 0 {
+            return Err(Error::config("max_event_streams", "must be at least 1"));
+        }
         if self.queue == 0 {
             return Err(Error::config("queue", "must be at least 1"));
         }
@@ -247,9 +254,10 @@ impl ServeConfig {
     /// The embedded broker's settings, checked: its address, password file and TLS files. Off loopback it needs
     /// passwords (TLS alone lets anyone in).
     fn embedded_broker(&self) -> Result<Embedded> {
-        let listen: SocketAddr = self.listen.parse().map_err(|_| {
-            Error::config("listen", format!("{:?} is not an address like 127.0.0.1:1883", self.listen))
-        })?;
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|_| Error::config("listen", format!("{:?} is not an address like 127.0.0.1:1883", self.listen)))?;
         let passwords = if self.broker_passwords.is_empty() {
             None
         } else {

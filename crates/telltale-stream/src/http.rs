@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, Sse};
@@ -23,6 +23,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+mod guard;
+
+pub use self::guard::{MAX_BODY, MAX_URI, Streams};
 use crate::error::{Error, Result};
 use crate::live::Live;
 use crate::pipeline::{Counters, LATENCY_BUCKETS_US};
@@ -59,6 +62,8 @@ pub struct AppState {
     pub alerting: bool,
     /// Bumped by every acknowledgement and threshold change (the event stream re-sends the feed).
     pub changes: Arc<AtomicU64>,
+    /// The event streams open, and their cap (`max_event_streams`).
+    pub streams: Arc<Streams>,
 }
 
 /// The routes.
@@ -74,7 +79,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/thresholds", get(thresholds).put(set_threshold))
         .route("/api/events", get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics)).merge(guarded).with_state(state)
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .merge(guarded)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(guard::explain_too_large))
+        .layer(middleware::from_fn(guard::harden))
 }
 
 /// Binds `addr` now (so a clash is reported at start-up) and serves until `shutdown` completes.
@@ -96,9 +108,12 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-/// Whether `a` and `b` are equal, in time independent of where they differ.
+/// Whether `a` and `b` are equal, in time independent of their contents and lengths (their digests are compared,
+/// in constant time).
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
 }
 
 /// The token a request carries: bearer header, else the page's cookie.
@@ -373,10 +388,13 @@ struct SetThreshold {
 
 async fn set_threshold(State(s): State<AppState>, Json(body): Json<SetThreshold>) -> Response {
     let bad = |why: String| (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": why }))).into_response();
-    if let Some(v) = body.value
-        && !v.is_finite()
-    {
-        return bad(format!("value: {v} is not a finite number"));
+    if let Some(v) = body.value {
+        if !v.is_finite() {
+            return bad(format!("value: {v} is not a finite number"));
+        }
+        if v < 0.0 {
+            return bad(format!("value: {v} is below 0, where no score is: every window would be an anomaly"));
+        }
     }
     let device = body.device.as_deref().map(str::trim).filter(|d| !d.is_empty());
     if let Some(d) = device
@@ -408,6 +426,8 @@ struct EventsQuery {
 
 /// What one event stream remembers between ticks.
 struct Cursor {
+    /// Its place among the open streams, given back when the stream ends.
+    _slot: guard::Slot,
     state: AppState,
     device: Option<String>,
     readings_from: u64,
@@ -478,8 +498,13 @@ impl Cursor {
     }
 }
 
-async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> impl IntoResponse {
+async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> Response {
+    let Some(slot) = s.streams.take() else {
+        let why = format!("{} event streams are open, the most allowed (max_event_streams)", s.streams.open());
+        return guard::refuse(StatusCode::TOO_MANY_REQUESTS, why);
+    };
     let cursor = Cursor {
+        _slot: slot,
         state: s,
         device: q.device.filter(|d| !d.is_empty()),
         readings_from: 0,
@@ -492,5 +517,5 @@ async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> impl
         let event = Event::default().event("tick").json_data(body).unwrap_or_else(|_| Event::default());
         Some((Ok::<_, std::convert::Infallible>(event), cursor))
     });
-    ([(header::CACHE_CONTROL, "no-store")], Sse::new(stream))
+    ([(header::CACHE_CONTROL, "no-store")], Sse::new(stream)).into_response()
 }

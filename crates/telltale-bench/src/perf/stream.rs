@@ -365,7 +365,9 @@ pub fn run(model: &telltale_runtime::Model, args: &StreamOptions) -> Result<Stre
         features: data.features().to_vec(),
         devices: args.devices.iter().map(|n| Series { device: n.clone(), values: values.clone() }).collect(),
         rate_hz: args.rate.max(0.0) / devices as f64,
-        start_ms: now_ms() / 1000 * 1000,
+        // Stamped a second apart and ending now: nothing dated ahead of its arrival (the service refuses
+        // readings from the future).
+        start_ms: now_ms() / 1000 * 1000 - rows as i64 * 1000,
         interval_ms: 1000,
         batch,
         qos: QoS::AtLeastOnce,
@@ -384,7 +386,8 @@ pub fn run(model: &telltale_runtime::Model, args: &StreamOptions) -> Result<Stre
             let url = BrokerUrl::plain("127.0.0.1", port);
             match name.as_str() {
                 "embedded" => {
-                    telltale_stream::broker::Embedded::open(std::net::SocketAddr::from(([127, 0, 0, 1], port))).start()?;
+                    telltale_stream::broker::Embedded::open(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                        .start()?;
                     Ok((url, None))
                 }
                 "mosquitto" => {

@@ -215,3 +215,67 @@ async fn the_embedded_broker_speaks_only_tls_on_its_tls_port() {
     assert!(until(c, |c| g(&c.readings) == 5).await, "readings {}", g(&c.readings));
     service.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_side_answers_hostile_requests_clearly() {
+    let scratch = Scratch::new("hostile-http");
+    let token = "t0ken-for-tests";
+    let config = ServeConfig {
+        http: "127.0.0.1:0".into(),
+        token: token.into(),
+        max_event_streams: 2,
+        ..base(&scratch, free_port())
+    };
+    let service = start(config).await;
+    let http = service.http.expect("http");
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{http}{path}");
+    let authed = |r: reqwest::RequestBuilder| r.bearer_auth(token);
+
+    let health = client.get(url("/health")).send().await.expect("health");
+    let csp = health.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.starts_with("default-src 'none'; script-src 'sha256-") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+
+    let wrong = client.get(url("/api/devices")).bearer_auth("t0ken-for-testz").send().await.expect("wrong");
+    assert_eq!(wrong.status(), 401);
+    let long = client.get(url(&format!("/api/devices?device={}", "x".repeat(3000)))).send().await.expect("long");
+    assert_eq!(long.status(), 414);
+    for path in ["/../../etc/passwd", "/api/../../etc/passwd", "/static/..%2f..%2fetc%2fpasswd"] {
+        let r = authed(client.get(url(path))).send().await.expect("traversal");
+        let body = r.text().await.expect("body");
+        assert!(!body.contains("root:"), "{path}: {body}");
+    }
+
+    let big = serde_json::json!({ "value": 1.0, "by": "x".repeat(20_000) });
+    let r = authed(client.put(url("/api/thresholds"))).json(&big).send().await.expect("big");
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.expect("body").contains("the body is over"));
+    for value in [-1e300, -0.5] {
+        let r = authed(client.put(url("/api/thresholds"))).json(&serde_json::json!({ "value": value }));
+        let r = r.send().await.expect("negative");
+        assert_eq!(r.status(), 400, "{value}");
+        assert!(r.text().await.expect("body").contains("is below 0"));
+    }
+
+    // Two event streams at most: a third is told so, and a slot comes back when a stream ends.
+    let first = authed(client.get(url("/api/events"))).send().await.expect("stream 1");
+    let _second = authed(client.get(url("/api/events"))).send().await.expect("stream 2");
+    assert_eq!((first.status().as_u16(), _second.status().as_u16()), (200, 200));
+    let third = authed(client.get(url("/api/events"))).send().await.expect("stream 3");
+    assert_eq!(third.status(), 429);
+    drop(first);
+    let again = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let r = authed(client.get(url("/api/events"))).send().await.expect("stream again");
+            if r.status() == 200 {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(again.is_ok(), "a closed stream gives its slot back");
+    assert_eq!(client.get(url("/health")).send().await.expect("health").status(), 200);
+    service.stop().await.expect("stop");
+}

@@ -13,12 +13,12 @@ use crate::alert::{Planner, Sinks};
 use crate::config::ValidServeConfig;
 use crate::detect::{Decision, Detector};
 use crate::error::Result;
+use crate::http;
 use crate::live::Live;
 use crate::pipeline::{Counters, DetectStage, Processed};
 use crate::sink::SinkStage;
 use crate::source::{self, BrokerUrl, Link, Message};
 use crate::store::Store;
-use crate::http;
 
 /// The broker stage: the embedded broker started when no external one is given; the broker to use.
 pub(super) fn start_broker(config: &ValidServeConfig) -> Result<BrokerUrl> {
@@ -159,6 +159,7 @@ pub(super) fn app_state(
         closing: closing.clone(),
         alerting,
         changes: Arc::default(),
+        streams: Arc::new(http::Streams::new(config.settings().max_event_streams)),
     }
 }
 

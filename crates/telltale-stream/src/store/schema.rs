@@ -36,9 +36,8 @@ pub(super) fn schema(dialect: Dialect) -> Vec<String> {
         "CREATE TABLE IF NOT EXISTS threshold_changes (id {id}, device {key} NOT NULL, is_model BIGINT NOT NULL, \
          value {double} NOT NULL, cleared BIGINT NOT NULL, changed_ms BIGINT NOT NULL, changed_by TEXT NOT NULL)"
     ));
-    statements.push(format!(
-        "CREATE TABLE IF NOT EXISTS instance (name {key} NOT NULL PRIMARY KEY, value TEXT NOT NULL)"
-    ));
+    statements
+        .push(format!("CREATE TABLE IF NOT EXISTS instance (name {key} NOT NULL PRIMARY KEY, value TEXT NOT NULL)"));
     if dialect != Dialect::MySql {
         statements.push("CREATE INDEX IF NOT EXISTS alerts_due ON alerts (status, next_ms)".into());
         statements.push("CREATE INDEX IF NOT EXISTS anomalies_end ON anomalies (end_ms)".into());
