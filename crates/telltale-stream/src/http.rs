@@ -190,10 +190,15 @@ fn totals(s: &AppState) -> serde_json::Value {
 
 async fn health(State(s): State<AppState>) -> Response {
     let c = &s.counters;
-    let db = s.store.ping().await;
+    // The database must answer and take writes: a full disk still answers a query.
+    let db = match (s.store.ping().await, c.store_error()) {
+        (Err(e), _) => Err(e.to_string()),
+        (Ok(()), Some(failing)) => Err(format!("commits failing (readings wait, unacknowledged): {failing}")),
+        (Ok(()), None) => Ok(()),
+    };
     let body = serde_json::json!({
         "status": if db.is_ok() { "ok" } else { "degraded" },
-        "database": match &db { Ok(()) => "ok".to_owned(), Err(e) => e.to_string() },
+        "database": match &db { Ok(()) => "ok".to_owned(), Err(e) => e.clone() },
         "model": s.model,
         "uptime_s": s.started.elapsed().as_secs_f64(),
         "devices": Counters::get(&c.devices),

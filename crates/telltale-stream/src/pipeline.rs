@@ -66,6 +66,8 @@ pub struct Counters {
     pub alert_failures: AtomicU64,
     /// Failed database commits (each is retried).
     pub store_failures: AtomicU64,
+    /// Set while commits fail: the last failure (cleared by the next commit that succeeds).
+    pub store_error: std::sync::Mutex<Option<String>>,
     /// Decision latency, from a message's arrival to its decision: one count per bucket of
     /// [`LATENCY_BUCKETS_US`], the last for anything slower.
     pub latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
@@ -82,6 +84,16 @@ impl Counters {
     /// Adds `n` to `counter`.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The last commit failure, while commits fail.
+    pub fn store_error(&self) -> Option<String> {
+        self.store_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records how the last commit went.
+    pub fn set_store_error(&self, error: Option<String>) {
+        *self.store_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
     }
 
     /// Messages or readings refused, every reason together.

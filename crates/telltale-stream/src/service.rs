@@ -25,6 +25,9 @@ use crate::pipeline::Counters;
 use crate::source::BrokerUrl;
 use crate::store::Store;
 
+/// How long a stop waits for the database to take what was taken.
+const STOP_STORE_WAIT: Duration = Duration::from_secs(15);
+
 /// A running service.
 #[derive(Debug)]
 pub struct Service {
@@ -162,7 +165,17 @@ impl Service {
         self.stop.send_replace(true);
         let source = self.source.await.map_err(|e| Error::config("MQTT source", e.to_string()))?;
         let state_bytes = self.detect.await.map_or(0, |d| d.state_bytes() as u64);
-        let _ = self.sink.await;
+        // What was taken is stored, unless the database keeps failing: then the stop is not held up for ever
+        // (an external broker redelivers what was not acknowledged; the embedded one loses it, as said in the log).
+        let mut sink = self.sink;
+        if tokio::time::timeout(STOP_STORE_WAIT, &mut sink).await.is_err() {
+            sink.abort();
+            let failing = self.counters.store_error().unwrap_or_default();
+            tracing::error!(
+                "stopped before everything taken was stored ({failing}): readings not acknowledged to an external \
+                 broker are redelivered to the next run; with the embedded broker they are lost"
+            );
+        }
         self.outbox_stop.send_replace(true);
         let _ = self.outbox.await;
         // Queued alerts leave (MQTT: a moment before disconnecting).

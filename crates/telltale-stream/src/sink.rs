@@ -70,6 +70,7 @@ impl SinkStage {
         loop {
             match self.store.commit(batch).await {
                 Ok(done) => {
+                    self.counters.set_store_error(None);
                     Counters::add(&self.counters.stored_readings, done.readings);
                     let handed = batch.readings.len() as u64;
                     Counters::add(&self.counters.already_stored, handed.saturating_sub(done.readings));
@@ -82,6 +83,7 @@ impl SinkStage {
                 }
                 Err(e) => {
                     Counters::add(&self.counters.store_failures, 1);
+                    self.counters.set_store_error(Some(e.to_string()));
                     tracing::error!("{e}; retrying in {backoff:?} (nothing is dropped)");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));

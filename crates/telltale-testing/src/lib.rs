@@ -22,6 +22,7 @@ pub mod scratch;
 pub mod series;
 pub mod server;
 pub mod tls;
+pub mod tmpfs;
 
 pub use close::{assert_all_close, assert_all_close_rel};
 pub use error::{Error, Result};
@@ -33,3 +34,4 @@ pub use scratch::Scratch;
 pub use series::{Noise, Series};
 pub use server::{Launch, Server};
 pub use tls::{Certificates, certificates};
+pub use tmpfs::Tmpfs;

@@ -279,3 +279,46 @@ async fn the_http_side_answers_hostile_requests_clearly() {
     assert_eq!(client.get(url("/health")).send().await.expect("health").status(), 200);
     service.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_turns_health_red_loses_nothing_and_recovers_when_space_returns() {
+    let fs = telltale_testing::Tmpfs::mount("full-disk", 1024).expect("a 512 KiB tmpfs");
+    let db = format!("sqlite://{}", fs.dir().join("t.db").display());
+    let scratch = Scratch::new("hostile-full-disk");
+    let port = free_port();
+    let config = ServeConfig { db: db.clone(), http: "127.0.0.1:0".into(), ..base(&scratch, port) };
+    let service = start(config).await;
+    let health = format!("http://{}/health", service.http.expect("http"));
+    let client = device(MqttOptions::new("dev-fill", "127.0.0.1", port));
+    // 30,000 readings of two devices, 5 to a message: more than 512 KiB of rows, in small commits (a full disk
+    // then fails the COMMIT itself, which leaves SQLite inside the transaction).
+    let (messages, per) = (30000, 1);
+    for m in 0..messages {
+        let device = if m % 2 == 0 { "d1" } else { "d2" };
+        let batch: Vec<String> =
+            (0..per).map(|i| format!(r#"{{"ts": {}, "a": {}, "b": 1}}"#, 1_000_000 + m * per + i, i % 7)).collect();
+        let payload = format!("[{}]", batch.join(","));
+        client.publish(format!("sensors/{device}/x"), QoS::AtLeastOnce, false, payload).await.expect("publish");
+        if m % 20 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| c.store_error().is_some()).await, "the disk fills: stored {}", g(&c.stored_readings));
+    let answer = reqwest::get(&health).await.expect("health");
+    assert_eq!(answer.status(), 503);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(body["status"], "degraded");
+    assert!(body["database"].as_str().expect("database").starts_with("commits failing"), "{body}");
+
+    fs.resize(64 << 10).expect("space returns");
+    let total = (messages * per) as u64;
+    let recovered = until(c, |c| g(&c.stored_readings) == total && c.store_error().is_none()).await;
+    assert!(recovered, "stored {} of {total}, failing {:?}", g(&c.stored_readings), c.store_error());
+    assert_eq!(reqwest::get(&health).await.expect("health").status(), 200);
+    service.stop().await.expect("stop");
+    // What was counted stored is in the file, every reading once.
+    let store = Store::open(&db).await.expect("reopen");
+    assert_eq!(store.count("readings").await.expect("count"), total);
+    store.close().await;
+}

@@ -12,9 +12,22 @@ const CHUNK: usize = 1024;
 
 impl Store {
     /// Writes `batch` in one transaction; returns what was new.
+    ///
+    /// A connection whose transaction failed is closed, never reused: a rollback that could not be written (SQLite
+    /// on a full disk) leaves it inside the transaction, holding the write lock, and a later "transaction" on it
+    /// would only be a savepoint of that one, reported committed and never written.
     pub async fn commit(&self, batch: &Batch) -> Result<Committed> {
+        let mut conn = self.pool.acquire().await.map_err(self.err("cannot reach the database"))?;
+        let result = self.commit_on(&mut conn, batch).await;
+        if result.is_err() {
+            conn.close_on_drop();
+        }
+        result
+    }
+
+    async fn commit_on(&self, conn: &mut sqlx::pool::PoolConnection<sqlx::Any>, batch: &Batch) -> Result<Committed> {
         let mut done = Committed::default();
-        let mut tx = self.pool.begin().await.map_err(self.err("cannot begin a transaction"))?;
+        let mut tx = sqlx::Connection::begin(&mut **conn).await.map_err(self.err("cannot begin a transaction"))?;
         for chunk in batch.readings.chunks(CHUNK) {
             let sql = self.insert_ignore("readings", &["device", "ts", "data"], chunk.len());
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
