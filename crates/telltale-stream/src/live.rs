@@ -109,25 +109,35 @@ struct DeviceLive {
 }
 
 impl DeviceLive {
-    /// Rings sized once for `history` entries of `channels` features (nothing for a history of 0).
-    fn new(history: usize, channels: usize) -> DeviceLive {
-        let room = if history == 0 { 0 } else { history + 1 };
+    /// Empty rings: they grow with what the device sends, up to `history` entries (a device that sent one
+    /// reading holds one, not a full history's room).
+    fn new() -> DeviceLive {
         DeviceLive {
             readings: 0,
             windows: 0,
             anomalies: 0,
             last_ms: 0,
-            ts: VecDeque::with_capacity(room),
-            values: VecDeque::with_capacity(room * 2 * channels),
+            ts: VecDeque::new(),
+            values: VecDeque::new(),
             runs: 0,
-            open: (0, 0, Vec::with_capacity(if history == 0 { 0 } else { 2 * channels })),
-            latest: Vec::with_capacity(channels),
-            scores: VecDeque::with_capacity(room),
+            open: (0, 0, Vec::new()),
+            latest: Vec::new(),
+            scores: VecDeque::new(),
             last: None,
             top: Vec::new(),
             sampled: (0, Instant::now()),
             rate: 0.0,
         }
+    }
+}
+
+/// Makes room in `ring` for `extra` more entries: doubling, but never past `most` entries (the ring's bound),
+/// so a full ring holds its history and little more.
+fn room_for<T>(ring: &mut VecDeque<T>, extra: usize, most: usize) {
+    let need = ring.len() + extra;
+    if need > ring.capacity() {
+        let target = (ring.capacity() * 2).max(need).max(4 * extra).min(most.max(need));
+        ring.reserve_exact(target - ring.len());
     }
 }
 
@@ -165,7 +175,7 @@ impl Live {
     /// `name`'s state, made on its first appearance.
     fn device<'a>(&self, fleet: &'a mut HashMap<String, DeviceLive>, name: &str) -> Option<&'a mut DeviceLive> {
         if !fleet.contains_key(name) {
-            fleet.insert(name.to_owned(), DeviceLive::new(self.history, self.features.len()));
+            fleet.insert(name.to_owned(), DeviceLive::new());
         }
         fleet.get_mut(name)
     }
@@ -202,6 +212,8 @@ impl Live {
             return;
         }
         *n = 0;
+        room_for(&mut d.ts, 1, self.history + 1);
+        room_for(&mut d.values, 2 * c, (self.history + 1) * 2 * c);
         d.ts.push_back(*first);
         d.values.extend(bounds.iter().copied());
         d.runs += 1;
@@ -232,6 +244,7 @@ impl Live {
         if self.history == 0 {
             return;
         }
+        room_for(&mut d.scores, 1, self.history + 1);
         d.scores.push_back(point);
         if d.scores.len() > self.history {
             d.scores.pop_front();
@@ -391,5 +404,17 @@ mod tests {
         let h = lean.history("fan-a", 0, 0).expect("device");
         assert!(h.readings.is_empty() && h.scores.is_empty());
         assert_eq!((h.summary.readings, h.summary.windows), (1_000, 1_000));
+    }
+
+    #[test]
+    fn a_device_that_sent_little_holds_little() {
+        // A flood of new names, one reading each: rings grow with what is kept, not to a full history's room.
+        let live = Live::new(vec!["x".into(), "y".into(), "z".into()], 300, 1);
+        let values = [("x".to_owned(), 1.0), ("y".to_owned(), 2.0), ("z".to_owned(), 3.0)];
+        for i in 0..1_000 {
+            live.reading(&format!("spoof-{i:05}"), 1, &values);
+        }
+        let per_device = live.state_bytes() / 1_000;
+        assert!(per_device < 1_024, "{per_device} bytes per device");
     }
 }
