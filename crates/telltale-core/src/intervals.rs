@@ -65,10 +65,15 @@ impl Intervals {
     /// Reads every series of a JSON object mapping series keys to lists of
     /// `[start, end]` (NAB's `combined_windows.json`), in key order.
     pub fn read_all(path: &Path) -> Result<Vec<Intervals>> {
-        let err = |message: String| Error::Intervals { path: path.to_owned(), message };
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        Intervals::parse_all(path, &text)
+    }
+
+    /// [`Intervals::read_all`] on the file's text; `path` names it in errors.
+    pub fn parse_all(path: &Path, text: &str) -> Result<Vec<Intervals>> {
+        let err = |message: String| Error::Intervals { path: path.to_owned(), message };
         let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+            serde_json::from_str(text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
         let map = json.as_object().ok_or_else(|| err("expected a JSON object of series keys".into()))?;
         let map: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
         map.into_iter().map(|(key, list)| parse_spans(path, key.clone(), list)).collect()

@@ -42,6 +42,7 @@ pub mod evt;
 pub mod intervals;
 pub mod label;
 pub mod metrics;
+pub mod npy;
 pub mod scaler;
 pub mod split;
 pub mod stats;

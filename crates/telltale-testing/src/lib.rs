@@ -27,7 +27,7 @@ pub mod tmpfs;
 pub use close::{assert_all_close, assert_all_close_rel};
 pub use error::{Error, Result};
 pub use mariadb::mariadb;
-pub use mosquitto::{mosquitto, mosquitto_tls};
+pub use mosquitto::{mosquitto, mosquitto_acl, mosquitto_tls};
 pub use net::{free_port, http, http_get, wait_port};
 pub use postgres::postgres;
 pub use scratch::Scratch;

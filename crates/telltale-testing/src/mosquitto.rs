@@ -73,3 +73,34 @@ pub fn launch_tls() -> Result<(Launch, PathBuf)> {
     let ca_path = dir.join("ca.pem");
     Ok((Launch { command, port, dir, url: format!("mqtts://ann:s3cret@127.0.0.1:{port}") }, ca_path))
 }
+
+/// The per-device ACL recipe of the README: user `telltale` (password `svc-pw`) reads every device's topics and
+/// writes alerts; devices `pump-7` and `pump-9` (passwords `p7`, `p9`) may publish only under
+/// `sensors/<their name>/`. Anonymous clients are refused. At `mqtt://127.0.0.1:PORT` (no credentials in it).
+pub fn mosquitto_acl() -> Server {
+    Server::expect(launch_acl())
+}
+
+/// What starts [`mosquitto_acl()`].
+pub fn launch_acl() -> Result<Launch> {
+    let program = program()?;
+    let passwd = find("mosquitto_passwd", &[], "mosquitto")?;
+    let port = free_port();
+    let dir = scratch("mosquitto-acl", port)?;
+    let d = |name: &str| dir.join(name).display().to_string();
+    step(&passwd, &["-b", "-c", &d("passwd"), "telltale", "svc-pw"], &dir)?;
+    for (user, pw) in [("pump-7", "p7"), ("pump-9", "p9")] {
+        step(&passwd, &["-b", &d("passwd"), user, pw], &dir)?;
+    }
+    let acl = "user telltale\ntopic read sensors/#\ntopic write alerts/#\n\n\
+               # every other user: its own topics only\npattern write sensors/%u/#\n";
+    std::fs::write(dir.join("acl"), acl).map_err(Error::io("acl"))?;
+    let text = format!(
+        "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\n",
+        d("passwd"),
+        d("acl")
+    );
+    let conf = configure(&dir, text)?;
+    let command = vec![program.display().to_string(), "-c".into(), conf.display().to_string()];
+    Ok(Launch { command, port, dir, url: format!("mqtt://127.0.0.1:{port}") })
+}

@@ -322,3 +322,28 @@ async fn a_full_disk_turns_health_red_loses_nothing_and_recovers_when_space_retu
     assert_eq!(store.count("readings").await.expect("count"), total);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mosquittos_acl_recipe_a_device_publishes_only_under_its_own_name() {
+    let server = telltale_testing::mosquitto_acl();
+    let scratch = Scratch::new("hostile-acl");
+    let broker = format!("mqtt://telltale:svc-pw@127.0.0.1:{}", server.port);
+    let service = start(ServeConfig { broker, ..base(&scratch, 0) }).await;
+    let mut options = MqttOptions::new("pump-7-dev", "127.0.0.1", server.port);
+    options.set_credentials("pump-7", "p7");
+    let pump7 = device(options);
+    for ts in 0..5 {
+        for target in ["pump-7", "pump-9"] {
+            let payload = format!(r#"{{"ts": {}000, "a": 0, "b": 1}}"#, 1_000 + ts);
+            pump7.publish(format!("sensors/{target}/x"), QoS::AtLeastOnce, false, payload).await.expect("publish");
+        }
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| g(&c.readings) >= 5).await, "readings {}", g(&c.readings));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!((g(&c.readings), g(&c.devices)), (5, 1), "pump-7 cannot speak for pump-9");
+    let mut anonymous = MqttOptions::new("anon", "127.0.0.1", server.port);
+    anonymous.set_keep_alive(Duration::from_secs(5));
+    assert!(connect(anonymous).await.is_err(), "anonymous refused");
+    service.stop().await.expect("stop");
+}
