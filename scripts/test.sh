@@ -5,7 +5,9 @@
 #
 # Checks formatting, lints every target with warnings as errors, then builds
 # once and runs every test: unit, property, golden (scikit-learn values),
-# integration (the `telltale` binary end to end) and doc tests.
+# integration (the `telltale` binary end to end) and doc tests, then runs
+# every fuzz target briefly. Some tests mount a small tmpfs (a full disk):
+# run it as root.
 # It installs what the tests need when it is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -94,5 +96,11 @@ cargo test --workspace --locked --no-fail-fast
 
 log "benchmarks, each run once so they never rot (cargo bench times them)"
 cargo test --workspace --locked --benches
+
+# Every parser of outside input under libFuzzer for a short while on its committed seeds (an unoptimised build:
+# quicker to make; scripts/fuzz.sh without FUZZ_BUILD runs the optimised campaign build). It installs the nightly
+# toolchain and cargo-fuzz when missing; a crash fails the suite with its input under fuzz/artifacts/.
+log "fuzzing: each target 15 s from its seed corpus (scripts/fuzz.sh)"
+FUZZ_BUILD=--dev scripts/fuzz.sh 15
 
 log "all checks passed"
