@@ -183,8 +183,7 @@ impl Dataset {
         if feature_cols.is_empty() {
             return Err(Error::invalid("features", format!("{}: no numeric feature columns", path.display())));
         }
-        let feature_values: Vec<&[f64]> =
-            feature_cols.iter().map(|&c| table.numeric(table.columns()[c].name())).collect::<Result<_>>()?;
+        let feature_values: Vec<&[f64]> = feature_cols.iter().map(|&c| table.numeric_at(c)).collect::<Result<_>>()?;
 
         // Missing values: rows outer, columns inner, so an error names the first line.
         let mut checked: Vec<usize> = feature_cols.clone();

@@ -106,6 +106,9 @@ pub struct Table {
     lines: Vec<u64>,
 }
 
+/// Column names an error lists at most.
+pub const HEADER_PREVIEW: usize = 20;
+
 impl Table {
     /// Reads `path`. Errors name the file and line: empty file, ragged rows,
     /// malformed quoting or encoding.
@@ -210,8 +213,20 @@ impl Table {
         self.columns.iter().position(|c| c.name == name).ok_or_else(|| Error::MissingColumn {
             path: self.path.clone(),
             column: name.to_owned(),
-            available: self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            available: self.header_preview(),
         })
+    }
+
+    /// The header's names for a message: the first [`HEADER_PREVIEW`], then how many more (a header of a million
+    /// columns makes a short error, not megabytes).
+    fn header_preview(&self) -> String {
+        let mut names: Vec<&str> = self.columns.iter().take(HEADER_PREVIEW).map(|c| c.name.as_str()).collect();
+        let more = self.columns.len().saturating_sub(HEADER_PREVIEW);
+        let tail = format!("… and {more} more");
+        if more > 0 {
+            names.push(&tail);
+        }
+        names.join(", ")
     }
 
     /// The column called `name`.
@@ -222,7 +237,15 @@ impl Table {
     /// The values of numeric column `name`; an error naming the first
     /// non-numeric cell's line when the column holds text.
     pub fn numeric(&self, name: &str) -> Result<&[f64]> {
-        let column = self.column(name)?;
+        self.numeric_at(self.index_of(name)?)
+    }
+
+    /// [`Table::numeric`] of the column at `index` (found once: no search by name per call).
+    pub fn numeric_at(&self, index: usize) -> Result<&[f64]> {
+        let Some(column) = self.columns.get(index) else {
+            return Err(Error::invalid("column", format!("{}: no column {index}", self.path.display())));
+        };
+        let name = column.name.as_str();
         match &column.data {
             ColumnData::Numeric(values) => Ok(values),
             ColumnData::Text(_) => {
@@ -366,5 +389,19 @@ mod tests {
     fn blank_lines_are_skipped() {
         let t = read("a,b\n1,2\n\n3,4\n").unwrap();
         assert_eq!(t.n_rows(), 2);
+    }
+
+    #[test]
+    fn a_very_wide_header_gives_short_errors_and_loads() {
+        let n = 100_000;
+        let header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        let text = format!("{}\n{}\n", header.join(","), vec!["1"; n].join(","));
+        let t = read(&text).unwrap();
+        let e = t.index_of("nope").expect_err("absent").to_string();
+        assert!(e.len() < 1_000 && e.contains("c19") && e.contains("… and 99980 more"), "{} bytes", e.len());
+        assert!(!e.contains("c20,") && !e.contains("c20 "), "{e}");
+        // Every column a feature: found by index, once each.
+        let d = crate::Dataset::from_table(&t, &crate::DataSpec::default()).expect("dataset");
+        assert_eq!(d.n_features(), n);
     }
 }
