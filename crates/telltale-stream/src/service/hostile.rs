@@ -347,3 +347,70 @@ async fn with_mosquittos_acl_recipe_a_device_publishes_only_under_its_own_name()
     assert!(connect(anonymous).await.is_err(), "anonymous refused");
     service.stop().await.expect("stop");
 }
+
+/// The next server-sent event's JSON from `stream`, reading chunks into `buf`.
+async fn next_tick(stream: &mut reqwest::Response, buf: &mut String) -> serde_json::Value {
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).expect("tick JSON");
+            }
+            continue;
+        }
+        let chunk = stream.chunk().await.expect("stream").expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sends_the_fleet_once_then_only_what_changed() {
+    let scratch = Scratch::new("hostile-events");
+    let port = free_port();
+    let service = start(ServeConfig { http: "127.0.0.1:0".into(), ..base(&scratch, port) }).await;
+    let client = device(MqttOptions::new("dev-events", "127.0.0.1", port));
+    let publish = |device: &'static str, ts: i64| {
+        let client = client.clone();
+        async move {
+            let payload = format!(r#"{{"ts": {ts}000, "a": 0, "b": 1}}"#);
+            client.publish(format!("sensors/{device}/x"), QoS::AtLeastOnce, false, payload).await.expect("publish")
+        }
+    };
+    for d in ["d1", "d2", "d3"] {
+        publish(d, 1_000).await;
+    }
+    let c = &service.counters;
+    assert!(until(c, |c| g(&c.readings) == 3).await);
+    let mut stream = reqwest::get(format!("http://{}/api/events", service.http.expect("http"))).await.expect("events");
+    let mut buf = String::new();
+    let first = next_tick(&mut stream, &mut buf).await;
+    assert_eq!(first["devices"].as_array().expect("the whole fleet first").len(), 3);
+    // Idle (the rates settle within two of their 1 s samples): ticks carry no line at all, 2 s running.
+    let idle = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut empty = 0;
+        while empty < 4 {
+            let t = next_tick(&mut stream, &mut buf).await;
+            assert!(t["devices"].is_null(), "{t}");
+            empty = if t["devices_changed"].as_array().expect("changed").is_empty() { empty + 1 } else { 0 };
+        }
+    });
+    assert!(idle.await.is_ok(), "an idle fleet sends nothing per device");
+    publish("d2", 1_001).await;
+    let changed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let t = next_tick(&mut stream, &mut buf).await;
+            let names: Vec<String> = t["devices_changed"]
+                .as_array()
+                .expect("changed")
+                .iter()
+                .map(|d| d["device"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            if !names.is_empty() {
+                return names;
+            }
+        }
+    });
+    assert_eq!(changed.await.expect("d2's new line"), ["d2"]);
+    drop(stream);
+    service.stop().await.expect("stop");
+}
