@@ -32,6 +32,10 @@ pub enum Error {
     #[error(transparent)]
     Report(#[from] telltale_report::Error),
 
+    /// A server the chaos bench deploys (Mosquitto, PostgreSQL, MariaDB, a small filesystem) did not start.
+    #[error(transparent)]
+    Server(#[from] telltale_testing::Error),
+
     /// A file, a process or a socket failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -15,6 +15,7 @@
 //!   `telltale_core::metrics::nab`) and [`skab`] (the Skoltech Anomaly Benchmark).
 //! - [`msl`]: NASA MSL in telemanom's layout (`telltale bench msl`).
 //! - [`perf`]: performance runs (training, inference latency, the live stream).
+//! - [`chaos`]: scripted faults against a real deployment of `serve` on loopback (`telltale bench chaos`).
 //! - [`folds`]: folds for cross-validation (`--cv K`), by unit name.
 //! - [`zoo`]: a zoo detector fitted on nominal rows and scored on others, as SKAB and MSL run it.
 //! - [`roster`]: choosing a roster's detectors by name; [`frame`]: what every corpus reader starts from.
@@ -25,6 +26,7 @@
 //! command in the cli (its flags, and a thin file that calls `<name>::protocol`
 //! and prints).
 
+pub mod chaos;
 pub mod error;
 pub mod folds;
 pub mod frame;

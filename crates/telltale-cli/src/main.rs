@@ -5,6 +5,7 @@
 //! configuration, 3 bad input data (unreadable or malformed files).
 
 mod bench;
+mod chaos;
 // The flags' doc comments are clap's help text (`[tune]`, `runs/<name>`), not rustdoc links or HTML.
 #[allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 mod cli;
@@ -123,6 +124,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Train(args)) => bench::run_bench_train(args),
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
         Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),
+        Command::Bench(BenchCommand::Chaos(args)) => chaos::run(args),
         Command::Bench(BenchCommand::Nab(args)) => nab::run_bench(args),
         Command::Bench(BenchCommand::Skab(args)) => skab::run(args),
         Command::Bench(BenchCommand::Msl(args)) => msl::run(args),

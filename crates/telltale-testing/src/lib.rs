@@ -1,4 +1,5 @@
-//! What telltale's tests share (a dev-dependency only, never published):
+//! What telltale's tests share, and the chaos bench (`telltale bench chaos`) uses to deploy real servers (never
+//! published):
 //!
 //! - [`server`]: a real server process on 127.0.0.1 in a scratch folder, stopped and cleaned up when dropped,
 //!   one file per kind: [`mosquitto()`] and [`mosquitto_tls()`], [`postgres()`], [`mariadb()`] (Debian's
@@ -26,7 +27,7 @@ pub mod tmpfs;
 
 pub use close::{assert_all_close, assert_all_close_rel};
 pub use error::{Error, Result};
-pub use mariadb::mariadb;
+pub use mariadb::{create_database, mariadb};
 pub use mosquitto::{mosquitto, mosquitto_acl, mosquitto_tls};
 pub use net::{free_port, http, http_get, wait_port};
 pub use postgres::postgres;

@@ -40,3 +40,11 @@ pub fn launch() -> Result<Launch> {
     ];
     Ok(Launch { command, port, dir, url: format!("mysql://root@127.0.0.1:{port}/telltale") })
 }
+
+/// Creates database `name` on `server` (a [`mariadb()`]) with the `mariadb` client.
+pub fn create_database(server: &Server, name: &str) -> Result<()> {
+    let client = find("mariadb", &[], "mariadb-client")?;
+    let port = server.port.to_string();
+    let sql = format!("CREATE DATABASE IF NOT EXISTS {name}");
+    step(&client, &["--protocol=tcp", "-h", "127.0.0.1", "-P", &port, "-u", "root", "-e", &sql], &server.dir)
+}

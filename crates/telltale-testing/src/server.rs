@@ -91,8 +91,14 @@ impl Server {
 
     /// Stops the server the way a service manager does (SIGTERM, then waits; SIGKILL after 20 s).
     pub fn stop(&mut self) {
+        self.stop_with("TERM");
+    }
+
+    /// Stops the server with `signal` (`INT`: PostgreSQL's fast shutdown, which ends open sessions; its SIGTERM
+    /// waits for them), then waits; SIGKILL after 20 s.
+    pub fn stop_with(&mut self, signal: &str) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            signal_all(child.id(), signal);
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(20) {
                 if matches!(child.try_wait(), Ok(Some(_))) {
@@ -100,6 +106,7 @@ impl Server {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+            signal_all(child.id(), "KILL");
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -107,16 +114,30 @@ impl Server {
 
     /// Starts it again on the same port and data; panics if it does not come back.
     pub fn restart(&mut self) {
-        self.stop();
-        if let Err(e) = self.spawn(LISTEN_WITHIN) {
+        if let Err(e) = self.start_again() {
             panic!("{e}");
         }
     }
+
+    /// Stops it if it runs, then starts it again on the same port and data, waiting until it listens; an error
+    /// (with its log) if it does not come back.
+    pub fn start_again(&mut self) -> Result<()> {
+        self.stop();
+        self.spawn(LISTEN_WITHIN)
+    }
+}
+
+/// Sends `signal` to process `pid` and to its children: a server run as its own user through `runuser` is the
+/// child of the process started (runuser does not pass every signal on, and a SIGKILL would orphan it).
+fn signal_all(pid: u32, signal: &str) {
+    let _ = Command::new("pkill").args([format!("-{signal}"), "-P".into(), pid.to_string()]).status();
+    let _ = Command::new("kill").args([format!("-{signal}"), pid.to_string()]).status();
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            signal_all(child.id(), "KILL");
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -1,4 +1,4 @@
-//! Flags of the benchmarks: `bench train|latency|stream|nab|skab|msl` and `nab-score`.
+//! Flags of the benchmarks: `bench train|latency|stream|chaos|nab|skab|msl` and `nab-score`.
 
 use std::path::PathBuf;
 
@@ -15,6 +15,10 @@ pub(crate) enum BenchCommand {
     Latency(BenchLatencyArgs),
     /// Live detection throughput and latency through real brokers, against the broker alone in the same run.
     Stream(BenchStreamArgs),
+    /// Scripted faults against a real deployment on loopback (serve killed, brokers and databases restarted, a
+    /// full disk, a hanging webhook, 100k device names, payloads at the limit): readings sent, acknowledged,
+    /// stored, lost and stored twice, alerts lost or doubled, recovery times.
+    Chaos(BenchChaosArgs),
     /// The Numenta Anomaly Benchmark: streaming detectors on a NAB-layout corpus, NAB's scorer, beside its scoreboard.
     Nab(BenchNabArgs),
     /// The Skoltech Anomaly Benchmark's protocol on every labelled SKAB-format file of a folder, beside its leaderboard.
@@ -182,6 +186,43 @@ pub(crate) struct BenchStreamArgs {
     /// Store anomalies only, not every reading (serve stores every reading by default).
     #[arg(long)]
     pub no_store_readings: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench chaos`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchChaosArgs {
+    /// Scenarios to run, comma-separated (default: all): kill-serve, kill-serve-embedded, broker-restarts,
+    /// postgres-stopped, mariadb-stopped, disk-full, webhook-hangs, many-devices, payload-limit.
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+
+    /// Readings published in each streaming scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub readings: usize,
+
+    /// Devices they are dealt to.
+    #[arg(long, default_value_t = 20)]
+    pub devices: usize,
+
+    /// Messages per second offered.
+    #[arg(long, default_value_t = 1_000.0)]
+    pub rate: f64,
+
+    /// Seconds a database stays stopped, or the webhook hangs.
+    #[arg(long, default_value_t = 30.0)]
+    pub outage_s: f64,
+
+    /// New device names in many-devices.
+    #[arg(long, default_value_t = 100_000)]
+    pub ids: usize,
+
+    /// The database of the scenarios that do not name their own: sqlite, postgres, mariadb.
+    #[arg(long, default_value = "postgres")]
+    pub db: String,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -18,7 +18,7 @@ pub mod webhook;
 use std::time::Duration;
 
 pub use self::mqtt::MqttAlerts;
-pub use self::outbox::{deliver, deliver_due};
+pub use self::outbox::{Unrecorded, deliver, deliver_due, deliver_due_keeping};
 pub use self::plan::{AlertPayload, Planner, backoff_ms};
 pub use self::sinks::{AlertSink, Setup, Sinks};
 pub use self::twilio::Twilio;

@@ -2,6 +2,7 @@
 //! anomaly) are delivered through the channels and retried with back-off
 //! until one confirms.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,15 +13,39 @@ use crate::pipeline::Counters;
 use crate::source::now_ms;
 use crate::store::Store;
 
+/// Alerts a channel confirmed whose confirmation the store has not recorded yet (a full disk, a database
+/// restarting): row id → when it was confirmed. They are recorded on the next pass, never sent again.
+pub type Unrecorded = HashMap<i64, i64>;
+
 /// Sends every due alert once; returns how many were delivered.
 pub async fn deliver_due(store: &Store, sinks: &Sinks, counters: &Counters) -> Result<usize> {
+    deliver_due_keeping(store, sinks, counters, &mut Unrecorded::new()).await
+}
+
+/// [`deliver_due`], first recording the confirmations `unrecorded` holds; a confirmation that cannot be recorded
+/// now is kept there, so that alert is not sent twice.
+pub async fn deliver_due_keeping(
+    store: &Store,
+    sinks: &Sinks,
+    counters: &Counters,
+    unrecorded: &mut Unrecorded,
+) -> Result<usize> {
+    let waiting: Vec<(i64, i64)> = unrecorded.iter().map(|(id, at)| (*id, *at)).collect();
+    for (id, at) in waiting {
+        store.alert_sent(id, at).await?;
+        unrecorded.remove(&id);
+    }
     let mut delivered = 0;
     for alert in store.due_alerts(now_ms(), 100).await? {
         match sinks.send(&alert).await {
             Ok(()) => {
-                store.alert_sent(alert.id, now_ms()).await?;
+                let at = now_ms();
                 Counters::add(&counters.alerts_sent, 1);
                 delivered += 1;
+                if let Err(e) = store.alert_sent(alert.id, at).await {
+                    unrecorded.insert(alert.id, at);
+                    return Err(e);
+                }
             }
             Err(e) => {
                 let next = now_ms() + backoff_ms(alert.attempts);
@@ -43,8 +68,9 @@ pub async fn deliver(
     mut stop: tokio::sync::watch::Receiver<bool>,
     every: Duration,
 ) {
+    let mut unrecorded = Unrecorded::new();
     loop {
-        if let Err(e) = deliver_due(&store, &sinks, &counters).await {
+        if let Err(e) = deliver_due_keeping(&store, &sinks, &counters, &mut unrecorded).await {
             tracing::error!("alert outbox: {e}");
         }
         if *stop.borrow() {
@@ -56,7 +82,7 @@ pub async fn deliver(
             changed = stop.changed() => {
                 // Stopping (or nobody left to say so): one last pass, then out.
                 if changed.is_err() {
-                    if let Err(e) = deliver_due(&store, &sinks, &counters).await {
+                    if let Err(e) = deliver_due_keeping(&store, &sinks, &counters, &mut unrecorded).await {
                         tracing::error!("alert outbox: {e}");
                     }
                     return;

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use base64::Engine;
 use std::sync::{Arc, Mutex};
 
-/// One request the test server saw: path, Authorization, Content-Type, body.
-type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+/// One request the test server saw: path, Authorization, Content-Type, body, Idempotency-Key.
+type Seen = Arc<Mutex<Vec<(String, String, String, String, String)>>>;
 
 /// A local HTTP server standing in for Twilio and a webhook; the webhook fails its first request.
 async fn server() -> (String, Seen) {
@@ -25,6 +25,7 @@ async fn server() -> (String, Seen) {
                 h("authorization"),
                 h("content-type"),
                 String::from_utf8_lossy(&body).into(),
+                h("idempotency-key"),
             ));
             if uri.path() == "/hook" {
                 if hooks_before == 0 { (StatusCode::SERVICE_UNAVAILABLE, "busy") } else { (StatusCode::OK, "ok") }
@@ -116,6 +117,8 @@ async fn twilio_gets_its_exact_request_and_a_failed_webhook_is_retried() {
     let hooks: Vec<_> = requests.iter().filter(|r| r.0 == "/hook").collect();
     assert_eq!(hooks.len(), 2);
     assert_eq!(hooks[1].2, "application/json");
+    assert_eq!(hooks[0].4, hooks[1].4, "a retry carries the same Idempotency-Key");
+    assert!(hooks[1].4.starts_with("telltale-alert-"), "{}", hooks[1].4);
     let payload: AlertPayload = serde_json::from_str(&hooks[1].3).expect("json");
     assert_eq!(
         (payload.device.as_str(), payload.end_ms, payload.message.as_str()),
@@ -151,4 +154,67 @@ async fn the_configured_channels_are_built_in_order_and_a_row_for_a_missing_one_
         let e = sinks.send(&row(sink)).await.expect_err("not configured");
         assert_eq!(e.to_string(), why);
     }
+}
+
+/// A channel that accepts everything and counts what it was sent.
+#[derive(Debug, Default)]
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl AlertSink for Counting {
+    fn name(&self) -> &str {
+        "webhook"
+    }
+
+    fn send<'a>(
+        &'a self,
+        _alert: &'a crate::store::AlertRow,
+    ) -> futures_util::future::BoxFuture<'a, crate::Result<()>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Found by `telltale bench chaos` (disk-full: 11 of 60 alerts sent twice): a confirmation the store could not
+/// record left the alert due, and the next pass sent it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_alert_whose_record_fails_is_recorded_later_not_sent_again() {
+    let dir = std::env::temp_dir().join(format!("telltale-alert-unrecorded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("a.db");
+    let _ = std::fs::remove_file(&db);
+    let store = Store::open(db.to_str().expect("utf-8")).await.expect("store");
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sinks = Sinks::new(vec![Box::new(Counting(sent.clone()))]);
+    let mut planner = Planner::new(sinks.names(), 0);
+    let d = decision("pump-7", 1_718_000_000_000);
+    let alerts = planner.plan(&d);
+    let batch = Batch { readings: Vec::new(), anomalies: vec![NewAnomaly { decision: d, detected_ms: 1, alerts }] };
+    store.commit(&batch).await.expect("commit");
+
+    // Writes that mark an alert sent fail, as on a full disk.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!("sqlite://{}", db.display())).await.expect("raw connection");
+    sqlx::query(
+        "CREATE TRIGGER no_sent BEFORE UPDATE ON alerts WHEN NEW.status = 'sent' \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(&raw)
+    .await
+    .expect("trigger");
+    let counters = Counters::default();
+    let mut unrecorded = Unrecorded::new();
+    let sends = || sent.load(std::sync::atomic::Ordering::SeqCst);
+    let e = deliver_due_keeping(&store, &sinks, &counters, &mut unrecorded).await.expect_err("the record fails");
+    assert!(e.to_string().contains("cannot mark an alert"), "{e}");
+    assert_eq!((sends(), unrecorded.len()), (1, 1), "sent once, its confirmation kept");
+    assert!(deliver_due_keeping(&store, &sinks, &counters, &mut unrecorded).await.is_err(), "still failing");
+    assert_eq!(sends(), 1, "not sent again while its record fails");
+
+    sqlx::query("DROP TRIGGER no_sent").execute(&raw).await.expect("space again");
+    assert_eq!(deliver_due_keeping(&store, &sinks, &counters, &mut unrecorded).await.expect("recorded"), 0);
+    assert_eq!(sends(), 1, "sent exactly once");
+    assert!(unrecorded.is_empty());
+    assert_eq!(store.alert_counts().await.expect("counts"), crate::store::AlertCounts { pending: 0, sent: 1 });
+    raw.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

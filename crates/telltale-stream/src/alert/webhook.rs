@@ -1,4 +1,5 @@
-//! The webhook channel: each alert's JSON payload POSTed to a URL.
+//! The webhook channel: each alert's JSON payload POSTed to a URL, with an `Idempotency-Key` header that is the
+//! same on every retry of one alert.
 
 use futures_util::future::BoxFuture;
 
@@ -36,6 +37,9 @@ impl AlertSink for Webhook {
                 .http
                 .post(&self.url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
+                // The same on every retry of this alert: a receiver that saw it already can drop the repeat
+                // (delivery is at least once: a crash between the answer and its record sends it again).
+                .header("Idempotency-Key", format!("telltale-alert-{}", alert.id))
                 .body(alert.payload.clone())
                 .send()
                 .await

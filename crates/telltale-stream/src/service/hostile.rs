@@ -414,3 +414,40 @@ async fn the_event_stream_sends_the_fleet_once_then_only_what_changed() {
     drop(stream);
     service.stop().await.expect("stop");
 }
+
+/// Found by `telltale bench chaos` (postgres-stopped): while PostgreSQL was down, `/metrics` waited for the
+/// pool (5 s and more) and `/health` for its ping, so the scrape failed exactly when it was needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_answer_at_once_while_the_database_is_down() {
+    let mut pg = crate::testing::postgres();
+    let scratch = Scratch::new("hostile-db-down");
+    let port = free_port();
+    let config = ServeConfig { db: pg.url.clone(), http: "127.0.0.1:0".into(), ..base(&scratch, port) };
+    let service = start(config).await;
+    let http = service.http.expect("http");
+    let get = |path: &'static str| async move {
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), reqwest::get(format!("http://{http}{path}"))).await;
+        let status = answer.ok().and_then(|a| a.ok()).map(|a| a.status().as_u16());
+        (status, started.elapsed())
+    };
+    assert_eq!(get("/health").await.0, Some(200));
+    // PostgreSQL's fast shutdown: the service's sessions end with it.
+    tokio::task::block_in_place(|| pg.stop_with("INT"));
+    for _ in 0..3 {
+        let (status, took) = get("/health").await;
+        assert_eq!(status, Some(503), "red while the database is down");
+        assert!(took < Duration::from_secs(4), "/health took {took:?}");
+        let (status, took) = get("/metrics").await;
+        assert_eq!(status, Some(200));
+        assert!(took < Duration::from_secs(2), "/metrics took {took:?}");
+    }
+    tokio::task::block_in_place(|| pg.start_again()).expect("PostgreSQL back");
+    let back = tokio::time::timeout(Duration::from_secs(30), async {
+        while get("/health").await.0 != Some(200) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert!(back.await.is_ok(), "green again once the database is back");
+    service.stop().await.expect("stop");
+}

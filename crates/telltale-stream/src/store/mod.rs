@@ -21,6 +21,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
 use crate::error::{Error, Result};
 
+mod audit;
 mod batch;
 mod dashboard;
 mod outbox;
