@@ -448,7 +448,17 @@ fn bench_msl_runs_telemanoms_protocol_on_any_folder_in_its_layout() {
 #[test]
 fn bench_chaos_runs_every_scenario_and_keeps_mosquittos_promise() {
     let out = telltale(&[
-        "bench", "chaos", "--readings", "3000", "--rate", "1000", "--outage-s", "3", "--ids", "3000", "--json",
+        "bench",
+        "chaos",
+        "--readings",
+        "3000",
+        "--rate",
+        "1000",
+        "--outage-s",
+        "3",
+        "--ids",
+        "3000",
+        "--json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = json(&out);
@@ -489,7 +499,10 @@ fn bench_chaos_runs_every_scenario_and_keeps_mosquittos_promise() {
     }
     let limit = &scenarios[8];
     assert!(limit["refused"].as_u64() > Some(0) && limit["oversized_counted"].as_u64() > Some(0), "{limit}");
-    assert_eq!(limit["stored"], limit["acknowledged"].as_u64().map(|a| a - limit["refused"].as_u64().unwrap_or(0)));
+    assert_eq!(
+        limit["stored"].as_u64(),
+        limit["acknowledged"].as_u64().map(|a| a - limit["refused"].as_u64().unwrap_or(0))
+    );
     let memory = &scenarios[7]["memory"];
     assert_eq!(memory["devices"], 3000);
     assert_eq!(scenarios[7]["health"]["unanswered"], 0, "/health answered throughout: {}", scenarios[7]);
