@@ -164,8 +164,9 @@ async fn run_one(s: &Scenario, o: &ChaosOptions) -> Result<Outcome> {
         outcome.memory = Some(Memory::of(o.ids, rss_before, d.rss_bytes(), settings.max_devices));
     }
     let metrics = d.metrics();
-    outcome.stop_s = tokio::task::block_in_place(|| d.stop_serve());
+    // The watch ends before the stop: a poll made while the service stops is no answer to count.
     let (summary, samples) = health.finish();
+    outcome.stop_s = tokio::task::block_in_place(|| d.stop_serve());
     outcome.health = Some(summary);
     outcome.fill(&messages, &published, &audit, &metrics);
     outcome.recovery_s = repaired.and_then(|at| {
