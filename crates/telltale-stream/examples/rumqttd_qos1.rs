@@ -110,14 +110,11 @@ async fn once(port: u16, run: u32, n: u32, mode: &str, batch: usize) -> String {
     let (mut seen, mut repeats) = (BTreeSet::new(), 0u32);
     let mut last = Instant::now();
     while last.elapsed() < Duration::from_secs(3) {
-        match tokio::time::timeout(Duration::from_millis(200), got_rx.recv()).await {
-            Ok(Some(Some(seq))) => {
-                if !seen.insert(seq) {
-                    repeats += 1;
-                }
-                last = Instant::now();
+        if let Ok(Some(Some(seq))) = tokio::time::timeout(Duration::from_millis(200), got_rx.recv()).await {
+            if !seen.insert(seq) {
+                repeats += 1;
             }
-            Ok(_) | Err(_) => {}
+            last = Instant::now();
         }
     }
     subscriber.abort();

@@ -7,17 +7,21 @@
 //! credential made for this process ([`Embedded::start`] returns where).
 
 pub mod passwords;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 
-use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings, TlsConfig};
+use rumqttd::{Broker, Config, ConnectionSettings, MetricType, RouterConfig, ServerSettings, TlsConfig};
 
 pub use self::passwords::Passwords;
 use crate::error::{Error, Result};
+use crate::pipeline::Counters;
 use crate::source::BrokerUrl;
 
 /// Largest packet any of the service's clients sends (alerts, the simulator's batches).
@@ -26,6 +30,9 @@ pub const MAX_OUTGOING: usize = (1 << 20) + 1024;
 /// The embedded broker's payload limit is this many times the service's `max_payload`: a payload between the two
 /// is delivered and counted as oversized (then dropped); a larger one is refused by the broker itself.
 pub const BROKER_PAYLOAD_FACTOR: usize = 4;
+
+/// The embedded broker's backlog is kept in this many segments; when the last is full the oldest is dropped.
+const BACKLOG_SEGMENTS: usize = 8;
 
 /// What the embedded broker is asked to be.
 #[derive(Debug, Clone)]
@@ -38,19 +45,27 @@ pub struct Embedded {
     pub passwords: Option<Arc<Passwords>>,
     /// TLS certificate chain and private key (PEM): the listener then speaks TLS only.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Most bytes (payloads and topics) it holds for a subscription that falls behind.
+    pub backlog: usize,
 }
 
 impl Embedded {
     /// An open broker on `listen` with the default payload limit (tests, benchmarks).
     pub fn open(listen: SocketAddr) -> Embedded {
-        Embedded { listen, max_payload: 1 << 20, passwords: None, tls: None }
+        Embedded { listen, max_payload: 1 << 20, passwords: None, tls: None, backlog: 256 << 20 }
+    }
+
+    /// Starts the broker (see [`Embedded::start_counted`]) with nobody counting its backlog's overflows.
+    pub fn start(&self) -> Result<BrokerUrl> {
+        self.start_counted(&Arc::default())
     }
 
     /// Starts the broker on threads of its own, for the life of the process; returns once it accepts
-    /// connections, with the address (and credential) the service's own client uses.
+    /// connections, with the address (and credential) the service's own client uses. Each time a subscription's
+    /// backlog outgrows [`Embedded::backlog`] (its oldest part dropped) is counted in `counters`.
     ///
     /// Ports are checked free first, so a clash is an error here rather than a log line on the broker's thread.
-    pub fn start(&self) -> Result<BrokerUrl> {
+    pub fn start_counted(&self, counters: &Arc<Counters>) -> Result<BrokerUrl> {
         let listen = self.listen;
         std::net::TcpListener::bind(listen)
             .map_err(|e| Error::config(format!("embedded broker {listen}"), format!("cannot listen: {e}")))?;
@@ -99,14 +114,18 @@ impl Embedded {
             router: RouterConfig {
                 max_connections: 10_010,
                 max_outgoing_packet_count: 500,
-                max_segment_size: 100 << 20,
-                max_segment_count: 10,
+                max_segment_size: (self.backlog / BACKLOG_SEGMENTS).max(1 << 16),
+                max_segment_count: BACKLOG_SEGMENTS,
                 ..RouterConfig::default()
             },
             v4: Some(servers),
+            // Alerts once a second: a reader whose cursor had to jump past dropped data is one. rumqttd's timer
+            // needs meters set too (it unwraps both); nobody reads them.
+            metrics: Some(HashMap::from([(MetricType::Alerts, every(1)?), (MetricType::Meters, every(3600)?)])),
             ..Config::default()
         };
         let mut broker = Broker::new(config);
+        count_overflows(&broker, counters)?;
         thread::Builder::new()
             .name("mqtt-broker".into())
             .spawn(move || {
@@ -136,6 +155,36 @@ impl Embedded {
     fn broker_limit(&self) -> usize {
         self.max_payload.saturating_mul(BROKER_PAYLOAD_FACTOR).min(crate::source::MQTT_MAX_PACKET)
     }
+}
+
+/// Metric settings pushed every `seconds` (its field is private to rumqttd: made through its serde form).
+fn every(seconds: u64) -> Result<rumqttd::MetricSettings> {
+    serde_json::from_value(serde_json::json!({ "push_interval": seconds }))
+        .map_err(|e| Error::config("embedded broker", format!("metric settings: {e}")))
+}
+
+/// Counts the broker's cursor jumps (a subscriber's backlog outgrew the log and its oldest segment was dropped).
+fn count_overflows(broker: &Broker, counters: &Arc<Counters>) -> Result<()> {
+    let alerts = broker.alerts().map_err(|e| Error::config("embedded broker", format!("alerts: {e}")))?;
+    let counters = counters.clone();
+    thread::Builder::new()
+        .name("mqtt-broker-alerts".into())
+        .spawn(move || {
+            while let Ok(batch) = alerts.router_rx.recv() {
+                for alert in batch {
+                    let kind = serde_json::to_value(&alert.kind).unwrap_or_default();
+                    if kind.get("CursorJump").is_some() {
+                        counters.broker_backlog_overflows.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(
+                            "embedded broker: {}'s backlog outgrew broker_backlog_mb; its oldest readings were dropped",
+                            alert.client_id
+                        );
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::config("embedded broker", format!("cannot start its alerts thread: {e}")))?;
+    Ok(())
 }
 
 /// One listener's settings.

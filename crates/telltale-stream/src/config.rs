@@ -38,6 +38,9 @@ pub struct ServeConfig {
     pub broker_tls_cert: String,
     /// The private key (PEM) of `broker_tls_cert`.
     pub broker_tls_key: String,
+    /// Most the embedded broker holds for the service when devices outrun it (MiB of payloads and topics); past
+    /// it the oldest eighth is dropped and counted (`telltale_broker_backlog_overflows_total`).
+    pub broker_backlog_mb: usize,
     /// Topic pattern; `{device}` marks the level naming the device.
     pub topic: String,
     /// MQTT client id: the name of the persistent session; empty: `telltale-` and an id made once for this
@@ -112,6 +115,7 @@ impl Default for ServeConfig {
             broker_passwords: String::new(),
             broker_tls_cert: String::new(),
             broker_tls_key: String::new(),
+            broker_backlog_mb: 256,
             topic: "sensors/{device}/#".into(),
             client_id: String::new(),
             devices: Vec::new(),
@@ -177,6 +181,9 @@ pub const MAX_PAYLOAD: usize = 64 << 20;
 
 /// The most messages a queue may hold (the channels' own limit).
 pub const MAX_QUEUE: usize = usize::MAX >> 4;
+
+/// The largest `broker_backlog_mb` taken (16 GiB).
+pub const MAX_BACKLOG_MB: usize = 16 << 10;
 
 impl ServeConfig {
     /// Checks every setting the service uses, once: the topic pattern, the broker (or the embedded one's
@@ -278,7 +285,11 @@ impl ServeConfig {
             (_, "") => return Err(Error::config("broker_tls_key", "is needed with broker_tls_cert")),
             (cert, key) => Some((cert.into(), key.into())),
         };
-        Ok(Embedded { listen, max_payload: self.max_payload, passwords, tls })
+        if !(8..=MAX_BACKLOG_MB).contains(&self.broker_backlog_mb) {
+            return Err(Error::config("broker_backlog_mb", format!("must be from 8 to {MAX_BACKLOG_MB} (MiB)")));
+        }
+        let backlog = self.broker_backlog_mb << 20;
+        Ok(Embedded { listen, max_payload: self.max_payload, passwords, tls, backlog })
     }
 }
 

@@ -264,6 +264,12 @@ async fn metrics(State(s): State<AppState>) -> Response {
         "Connections to the broker lost or refused (each retried).",
         &[("", g(&c.broker_disconnects))],
     );
+    metric(
+        "broker_backlog_overflows_total",
+        "counter",
+        "Times the embedded broker's backlog outgrew broker_backlog_mb and its oldest readings were dropped.",
+        &[("", g(&c.broker_backlog_overflows))],
+    );
     metric("stored_anomalies_total", "counter", "Anomalies written to the database.", &[("", g(&c.stored_anomalies))]);
     metric("store_failures_total", "counter", "Failed commits (each retried).", &[("", g(&c.store_failures))]);
     metric(

@@ -56,6 +56,9 @@ pub struct Counters {
     pub already_stored: AtomicU64,
     /// Times the connection to the broker was lost (or refused).
     pub broker_disconnects: AtomicU64,
+    /// Times the embedded broker's backlog for the service outgrew `broker_backlog_mb` and its oldest part was
+    /// dropped (each time loses readings the broker had acknowledged).
+    pub broker_backlog_overflows: AtomicU64,
     /// Anomalies written to the database.
     pub stored_anomalies: AtomicU64,
     /// Alerts queued.

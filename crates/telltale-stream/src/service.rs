@@ -95,7 +95,8 @@ impl Summary {
 impl Service {
     /// Starts everything `config` asks for around `model`, stage by stage.
     pub async fn start(config: &ValidServeConfig, model: Model) -> Result<Service> {
-        let broker = start_broker(config)?;
+        let counters = Arc::new(Counters::default());
+        let broker = start_broker(config, &counters)?;
         let store = Store::open(&config.settings().db).await?;
         tracing::info!("storing in {}", store.name());
         let s = config.settings();
@@ -104,7 +105,6 @@ impl Service {
             given => given.to_owned(),
         };
         let sinks = Arc::new(alert::channels(&s.alerts, config.alert_timeout(), &broker, &client_id)?);
-        let counters = Arc::new(Counters::default());
         let live = live_view(config, &model, &store).await?;
         let (decisions, _) = broadcast::channel(4096);
         let (messages_tx, messages_rx) = mpsc::channel(config.queue());

@@ -21,11 +21,11 @@ use crate::source::{self, BrokerUrl, Link, Message};
 use crate::store::Store;
 
 /// The broker stage: the embedded broker started when no external one is given; the broker to use.
-pub(super) fn start_broker(config: &ValidServeConfig) -> Result<BrokerUrl> {
+pub(super) fn start_broker(config: &ValidServeConfig, counters: &Arc<Counters>) -> Result<BrokerUrl> {
     let Some(embedded) = config.embedded() else {
         return Ok(config.broker().clone());
     };
-    let own = embedded.start()?;
+    let own = embedded.start_counted(counters)?;
     let tls = if embedded.tls.is_some() { "TLS" } else { "plain TCP" };
     let who = match &embedded.passwords {
         Some(p) => format!("{} user(s) of the password file", p.len()),
