@@ -190,6 +190,9 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
     report(args.json, &inspect(args)?, render)
 }
 
+/// Columns (and features) the text report lists one by one; a wider file's report says how many more there are.
+const SHOWN_COLUMNS: usize = 40;
+
 fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
 }
@@ -203,7 +206,7 @@ pub(crate) fn render(r: &Inspection) -> String {
     };
     line(format!("{}: {} rows, {} columns (separator '{}')", r.file, thousands(r.rows), r.columns.len(), r.separator));
     line(format!("  {:<24} {:<10} {:>8} {:>12} {:>12} {:>12}", "column", "type", "missing", "min", "max", "mean"));
-    for c in &r.columns {
+    for c in r.columns.iter().take(SHOWN_COLUMNS) {
         line(format!(
             "  {:<24} {:<10} {:>8} {:>12} {:>12} {:>12}",
             c.name,
@@ -214,7 +217,14 @@ pub(crate) fn render(r: &Inspection) -> String {
             num(c.mean)
         ));
     }
-    line(format!("features: {}", r.features.join(", ")));
+    if r.columns.len() > SHOWN_COLUMNS {
+        line(format!("  … and {} more columns (--json lists every one)", thousands(r.columns.len() - SHOWN_COLUMNS)));
+    }
+    let features = r.features.iter().take(SHOWN_COLUMNS).map(String::as_str).collect::<Vec<_>>().join(", ");
+    match r.features.len() {
+        n if n > SHOWN_COLUMNS => line(format!("features: {features}, … ({} in all)", thousands(n))),
+        _ => line(format!("features: {features}")),
+    }
     match &r.sampling {
         Some(s) => {
             line(format!("time: {} .. {} (column '{}')", s.first, s.last, s.column));

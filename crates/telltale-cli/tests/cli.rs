@@ -138,6 +138,24 @@ fn inspect_reports_cleaning() {
     assert_eq!(j["cleaning"]["rows_dropped"], 2);
 }
 
+/// A file 1,000 columns wide: the text report lists 40 and says how many more (a 10^6-column header made a 95 MB
+/// report); --json lists every one.
+#[test]
+fn inspect_a_wide_file_lists_forty_columns_and_counts_the_rest() {
+    let s = Scratch::new("cli-wide");
+    let header: Vec<String> = (0..1000).map(|i| format!("c{i}")).collect();
+    let row = vec!["1"; 1000].join(",");
+    let csv = s.write("wide.csv", format!("{}\n{row}\n{row}\n", header.join(",")).as_bytes());
+    let out = telltale(&["inspect", &csv]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("… and 960 more columns (--json lists every one)"), "{text}");
+    assert!(text.contains("features: c0, c1,") && text.contains("(1,000 in all)"), "{text}");
+    assert!(text.lines().count() < 60 && !text.contains("c999"), "{text}");
+    let j = json(&telltale(&["inspect", &csv, "--json"]));
+    assert_eq!(j["columns"].as_array().map(Vec::len), Some(1000));
+}
+
 /// `telltale metrics` on the Keras reference scores gives scikit-learn's
 /// figures for the same scores (written by tools/reference/keras_scores.py).
 #[test]
