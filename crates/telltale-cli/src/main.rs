@@ -16,6 +16,7 @@ mod detect;
 mod device;
 mod evaluate;
 mod export;
+mod federate;
 mod inspect;
 mod judge;
 mod latency;
@@ -87,6 +88,16 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             _ => 1,
         };
     }
+    if let Some(e) = err.downcast_ref::<telltale_federated::Error>() {
+        return match e {
+            telltale_federated::Error::Core(e) => core_exit_code(e),
+            telltale_federated::Error::Stream(e) => stream_exit_code(e),
+            telltale_federated::Error::Models(e) => models_exit_code(e),
+            telltale_federated::Error::Config { .. } => 2,
+            telltale_federated::Error::Io { .. } | telltale_federated::Error::State { .. } => 3,
+            _ => 1,
+        };
+    }
     match err.downcast_ref::<telltale_models::Error>() {
         Some(e) => models_exit_code(e),
         None => 1,
@@ -117,6 +128,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Metrics(args) => judge::run(args),
         Command::Train(args) => train::run_train(args),
+        Command::Federate(args) => federate::run(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Detect(args) => detect::run_detect(args),
         Command::Tune(args) => tune::run_tune(args),

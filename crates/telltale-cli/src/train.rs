@@ -53,7 +53,11 @@ impl Observer for Progress {
 
 /// Runs the command.
 pub(crate) fn run_train(args: &TrainArgs) -> Result<()> {
-    let cfg = ExperimentConfig::load(&args.config)?.check()?;
+    if let Some(url) = &args.federated {
+        return crate::federate::site(args, url);
+    }
+    let Some(config) = &args.config else { anyhow::bail!("--config FILE.toml is needed (or --federated URL)") };
+    let cfg = ExperimentConfig::load(config)?.check()?;
     let dev = device(args.device)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(cfg.name()));
     let bar = std::io::stderr().is_terminal().then(|| {

@@ -355,6 +355,51 @@ pub fn train(
     Ok(Trained { net, history, best_epoch, stopped_early })
 }
 
+/// The local step of federated training: `epochs` epochs of Adam (fresh state) on `net`, which lives on an
+/// autodiff device (`device`, as [`NetConfig::init`] on `device.autodiff()` gives it), over the windows `idx`
+/// a model of `task` fits on. No validation and no early stopping: the coordinator judges the global model.
+/// `after_step` receives the network and the learning rate after each optimizer step (FedProx pulls the
+/// weights toward the global model there). Gives the network in inference mode and the last epoch's mean loss.
+#[allow(clippy::too_many_arguments)]
+pub fn train_epochs(
+    mut net: Net,
+    task: Task,
+    recon_weight: f64,
+    data: &WindowData,
+    idx: &[usize],
+    cfg: &TrainConfig,
+    epochs: usize,
+    rng: &mut Randomness,
+    device: &Device,
+    after_step: &mut dyn FnMut(Net, f64) -> Net,
+) -> Result<(Net, f64)> {
+    cfg.validate()?;
+    let fit = fit_windows(task, data, idx)?;
+    if fit.is_empty() {
+        return Err(Error::Data("no windows to train on".into()));
+    }
+    let mut optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32).init();
+    let weights = class_weights(cfg, data, &fit);
+    let mut last = f64::NAN;
+    for epoch in 1..=epochs {
+        let order = epoch_order(cfg, data, &fit, rng);
+        let mut total = 0.0;
+        for chunk in order.chunks(cfg.batch_size) {
+            let batch = make_batch(data, chunk, task, weights, Some((&mut *rng, &cfg.augment)), device);
+            let l = loss(net.forward(batch.x.clone()), batch, recon_weight);
+            let value = f64::from(l.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(Error::Diverged { epoch, loss: value });
+            }
+            total += value * chunk.len() as f64;
+            let grads = GradientsParams::from_grads(l.backward(), &net);
+            net = after_step(optim.step(cfg.learning_rate, net, grads), cfg.learning_rate);
+        }
+        last = total / order.len() as f64;
+    }
+    Ok((net.valid(), last))
+}
+
 /// Median of the epochs' training seconds.
 pub fn median_epoch_seconds(history: &[EpochRecord]) -> f64 {
     let mut s: Vec<f64> = history.iter().map(|r| r.seconds).collect();

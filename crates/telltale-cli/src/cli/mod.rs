@@ -21,7 +21,7 @@ pub(crate) use self::bench::{
 };
 pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
 pub(crate) use self::model::{
-    CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, PartArg, ReportArgs, TrainArgs, TuneArgs,
+    CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, FederateArgs, PartArg, ReportArgs, TrainArgs, TuneArgs,
 };
 pub(crate) use self::serve::{ConfigCommand, DemoArgs, PasswdArgs, ServeArgs, SimulateArgs};
 
@@ -47,6 +47,9 @@ pub(crate) enum Command {
     Metrics(MetricsArgs),
     /// Train a model from an experiment configuration (TOML).
     Train(TrainArgs),
+    /// Coordinate federated training: sites (`train --federated`) train on their own data and send only
+    /// updates; each round's global model is an ordinary model directory.
+    Federate(FederateArgs),
     /// Score a data file with a trained model and report its figures.
     Evaluate(EvaluateArgs),
     /// Flag anomalous windows of a data file with a trained model.

@@ -9,15 +9,77 @@ use crate::device::DeviceArg;
 /// `telltale train`.
 #[derive(Debug, Args)]
 pub(crate) struct TrainArgs {
-    /// The experiment configuration.
-    #[arg(long, value_name = "FILE.toml")]
-    pub config: PathBuf,
+    /// The experiment configuration (a federated site takes the coordinator's instead).
+    #[arg(long, value_name = "FILE.toml", required_unless_present = "federated")]
+    pub config: Option<PathBuf>,
+
+    /// Train as a site of a federated run: the coordinator's broker, mqtt[s]://[user:password@]host[:port][/RUN]
+    /// (RUN: the run's name, needed only when the broker carries several). Only updates leave this machine.
+    #[arg(long, value_name = "URL", requires_all = ["client", "data"], conflicts_with = "config")]
+    pub federated: Option<String>,
+
+    /// With --federated: this site's name (a topic level).
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+
+    /// With --federated: this site's data file (read with the run's data spec).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// With --federated and mqtts://: trust this CA certificate (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
 
     /// Model directory to write (default: runs/<name>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale federate`.
+#[derive(Debug, Args)]
+pub(crate) struct FederateArgs {
+    /// The run: an experiment configuration with a [federated] table.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+
+    /// Use this MQTT broker instead of the embedded one: mqtt[s]://[user:password@]host[:port].
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+
+    /// With mqtts://: trust this CA certificate (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Where the embedded broker listens (default 127.0.0.1:1883).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
+    pub listen: String,
+
+    /// The embedded broker's password file (NAME:HASH lines from `telltale passwd NAME`). Needed off loopback.
+    #[arg(long, value_name = "FILE")]
+    pub broker_passwords: Option<PathBuf>,
+
+    /// The embedded broker's TLS certificate chain (PEM): with --broker-tls-key its listener speaks TLS only.
+    #[arg(long, value_name = "FILE", requires = "broker_tls_key")]
+    pub broker_tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --broker-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "broker_tls_cert")]
+    pub broker_tls_key: Option<PathBuf>,
+
+    /// Where the run keeps its state and model directories (default runs/federated/<run>): a restart resumes
+    /// after the last completed round stored there.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Where to judge the global model.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
 

@@ -1,0 +1,191 @@
+//! A federated run's file: an ordinary experiment (data spec, windows, split, model, train) plus a
+//! `[federated]` table. Checked once into [`ValidFederated`].
+//!
+//! ```toml
+//! [federated]
+//! rounds = 20          # global rounds
+//! clients = 5          # sites expected to join
+//! fraction = 1.0       # share of joined sites asked each round (FedAvg's C)
+//! local_epochs = 1     # epochs each site trains per round (E); the batch size is train.batch_size
+//! mu = 0.0             # FedProx's proximal term (0: FedAvg)
+//! deadline_s = 120     # a round closes with the updates that arrived by then
+//! codec = "topk:0.01"  # f32 | int8 | topk:FRACTION | sign
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use telltale_models::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+
+/// The `[federated]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederatedConfig {
+    /// The run's name: its topics are `tt/fl/{run}/…` (default: the experiment's name).
+    pub run: Option<String>,
+    /// Global rounds.
+    pub rounds: usize,
+    /// Sites expected to join.
+    pub clients: usize,
+    /// Sites that must have joined when `join_deadline_s` passes (default: `clients`).
+    pub min_clients: Option<usize>,
+    /// Share of the joined sites asked to train each round, in (0, 1].
+    pub fraction: f64,
+    /// Epochs a site trains per round.
+    pub local_epochs: usize,
+    /// FedProx's μ: each step pulls a site's weights toward the global ones by `lr·μ·(w − w_global)`.
+    pub mu: f64,
+    /// Seconds after which a round closes with the updates that arrived.
+    pub deadline_s: f64,
+    /// Seconds the coordinator waits for sites to join.
+    pub join_deadline_s: f64,
+    /// How sites encode their updates.
+    pub codec: Codec,
+    /// Updates with a larger Euclidean norm are scaled down to it (none: no clipping).
+    pub clip_norm: Option<f64>,
+    /// An update whose norm exceeds this many times the round's median is refused (with 3 or more updates).
+    pub outlier_factor: f64,
+    /// For `bench federated`: the column whose values split the training rows into sites.
+    pub shard_by: Option<String>,
+    /// For `bench federated`: the values of `shard_by` each site holds, one list a site.
+    pub sites: Vec<Vec<String>>,
+}
+
+impl Default for FederatedConfig {
+    fn default() -> Self {
+        FederatedConfig {
+            run: None,
+            rounds: 20,
+            clients: 1,
+            min_clients: None,
+            fraction: 1.0,
+            local_epochs: 1,
+            mu: 0.0,
+            deadline_s: 120.0,
+            join_deadline_s: 300.0,
+            codec: Codec::F32,
+            clip_norm: None,
+            outlier_factor: 10.0,
+            shard_by: None,
+            sites: Vec::new(),
+        }
+    }
+}
+
+/// A checked run: the experiment and its federated settings.
+#[derive(Debug, Clone)]
+pub struct ValidFederated {
+    /// The experiment (a neural preset).
+    pub experiment: ValidExperimentConfig,
+    /// The federated settings.
+    pub federated: FederatedConfig,
+    /// The run's name.
+    pub run: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its text, as the coordinator hands it to the sites.
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+struct Outer {
+    #[serde(default)]
+    federated: FederatedConfig,
+    #[serde(flatten)]
+    _rest: toml::Table,
+}
+
+impl FederatedConfig {
+    /// Checks the values; errors name the key.
+    pub fn check(&self) -> Result<()> {
+        let positive = |key: &str, v: usize| {
+            if v == 0 { Err(Error::config(format!("federated.{key}"), "must be at least 1")) } else { Ok(()) }
+        };
+        positive("rounds", self.rounds)?;
+        positive("clients", self.clients)?;
+        positive("local_epochs", self.local_epochs)?;
+        if let Some(m) = self.min_clients
+            && (m == 0 || m > self.clients)
+        {
+            return Err(Error::config("federated.min_clients", format!("{m} is not in 1..={}", self.clients)));
+        }
+        if !(self.fraction > 0.0 && self.fraction <= 1.0) {
+            return Err(Error::config("federated.fraction", format!("{} is not in (0, 1]", self.fraction)));
+        }
+        for (key, v) in [("mu", self.mu)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(Error::config(format!("federated.{key}"), format!("{v} must be at least 0")));
+            }
+        }
+        for (key, v) in [
+            ("deadline_s", self.deadline_s),
+            ("join_deadline_s", self.join_deadline_s),
+            ("outlier_factor", self.outlier_factor),
+            ("clip_norm", self.clip_norm.unwrap_or(1.0)),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(Error::config(format!("federated.{key}"), format!("{v} must be positive")));
+            }
+        }
+        if let Some(run) = &self.run
+            && (run.is_empty() || run.contains(['/', '+', '#']))
+        {
+            return Err(Error::config("federated.run", format!("'{run}' must be a topic level (no / + #)")));
+        }
+        if !self.sites.is_empty() && self.shard_by.is_none() {
+            return Err(Error::config("federated.shard_by", "federated.sites needs the column it splits"));
+        }
+        Ok(())
+    }
+}
+
+impl ValidFederated {
+    /// Reads and checks a run's file.
+    pub fn load(path: &Path) -> Result<ValidFederated> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        ValidFederated::from_toml(&text, path)
+    }
+
+    /// Parses and checks a run's TOML text; `path` names it in errors and anchors relative paths.
+    pub fn from_toml(text: &str, path: &Path) -> Result<ValidFederated> {
+        let outer: Outer = toml::from_str(text)
+            .map_err(|e| Error::config(path.display().to_string(), e.to_string().trim_end().to_owned()))?;
+        let federated = outer.federated;
+        federated.check()?;
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::config(path.display().to_string(), e.to_string().trim_end().to_owned()))?;
+        table.remove("federated");
+        let rest = toml::to_string(&table).map_err(|e| Error::config(path.display().to_string(), e.to_string()))?;
+        let experiment = ExperimentConfig::from_toml(&rest, path)?.check()?;
+        if !matches!(experiment.model, ModelConfig::Neural(_)) {
+            return Err(Error::config("model.preset", "federated training needs a neural preset of the zoo"));
+        }
+        let run = federated.run.clone().unwrap_or_else(|| experiment.name().replace(['/', '+', '#'], "-"));
+        Ok(ValidFederated { experiment, federated, run, path: path.to_owned(), text: text.to_owned() })
+    }
+
+    /// The sites a round asks: all joined when `fraction` is 1, else `ceil(fraction·n)` of them, chosen by a
+    /// hash of the seed, the round and the name (the same on every restart).
+    pub fn selected(&self, joined: &[String], round: usize) -> Vec<String> {
+        let n = joined.len();
+        let k = ((self.federated.fraction * n as f64).ceil() as usize).clamp(1.min(n), n);
+        let mut ranked: Vec<(u64, &String)> =
+            joined.iter().map(|c| (mix(self.experiment.seed, round as u64, c), c)).collect();
+        ranked.sort();
+        let mut out: Vec<String> = ranked.into_iter().take(k).map(|(_, c)| c.clone()).collect();
+        out.sort();
+        out
+    }
+}
+
+fn mix(seed: u64, round: u64, name: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ round.rotate_left(17);
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
