@@ -36,6 +36,10 @@ pub enum Error {
     #[error(transparent)]
     Server(#[from] telltale_testing::Error),
 
+    /// Federated training (its run file, the coordinator's state).
+    #[error(transparent)]
+    Federated(#[from] telltale_federated::Error),
+
     /// A file, a process or a socket failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),

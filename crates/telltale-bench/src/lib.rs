@@ -28,6 +28,7 @@
 
 pub mod chaos;
 pub mod error;
+pub mod federated;
 pub mod folds;
 pub mod frame;
 pub mod msl;

@@ -137,6 +137,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Latency(args)) => latency::run(args),
         Command::Bench(BenchCommand::Stream(args)) => stream_bench::run(args),
         Command::Bench(BenchCommand::Chaos(args)) => chaos::run(args),
+        Command::Bench(BenchCommand::Federated(args)) => federate::bench(args),
         Command::Bench(BenchCommand::Nab(args)) => nab::run_bench(args),
         Command::Bench(BenchCommand::Skab(args)) => skab::run(args),
         Command::Bench(BenchCommand::Msl(args)) => msl::run(args),

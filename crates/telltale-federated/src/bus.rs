@@ -43,8 +43,11 @@ pub trait Bus: Send {
     fn traffic(&self) -> &Traffic;
 }
 
-/// MQTT through rumqttc: a persistent session (QoS 1 messages wait for a site that is briefly away), the
-/// subscriptions made again on every reconnect.
+/// MQTT through rumqttc, the subscriptions made again on every reconnect. Sessions are clean: what a side
+/// missed while away is the retained global model (sent again on subscribing) and updates, which the
+/// coordinator asks for again by announcing the round anew after it reconnects. (A resumed session on the
+/// embedded broker did not send retained messages again, and its QoS 1 path has the faults in
+/// docs/rumqttd-qos1.md.)
 pub struct Mqtt {
     client: Client,
     incoming: mpsc::Receiver<Incoming>,
@@ -60,7 +63,7 @@ impl Mqtt {
     pub fn connect(broker: &BrokerUrl, client_id: &str) -> Result<Mqtt> {
         let mut options = broker.options(client_id)?;
         options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
-        options.set_clean_session(false);
+        options.set_clean_session(true);
         options.set_keep_alive(Duration::from_secs(10));
         let (client, mut connection) = Client::new(options, 256);
         let (tx, incoming) = mpsc::channel();

@@ -8,6 +8,8 @@
 //! fraction = 1.0       # share of joined sites asked each round (FedAvg's C)
 //! local_epochs = 1     # epochs each site trains per round (E); the batch size is train.batch_size
 //! mu = 0.0             # FedProx's proximal term (0: FedAvg)
+//! server_momentum = 0  # FedAvgM's β (0: FedAvg); server_lr = 1 its step
+//! batch_size = 64      # local mini-batch (default train.batch_size)
 //! deadline_s = 120     # a round closes with the updates that arrived by then
 //! codec = "topk:0.01"  # f32 | int8 | topk:FRACTION | sign
 //! ```
@@ -38,6 +40,13 @@ pub struct FederatedConfig {
     pub local_epochs: usize,
     /// FedProx's μ: each step pulls a site's weights toward the global ones by `lr·μ·(w − w_global)`.
     pub mu: f64,
+    /// The server's step: the global weights move by `server_lr` times the momentum of the mean update.
+    pub server_lr: f64,
+    /// The server's momentum β (FedAvgM, Hsu et al. 2019): `v ← β·v + mean update`, `w ← w + server_lr·v`. 0 with
+    /// `server_lr` 1 is plain FedAvg.
+    pub server_momentum: f64,
+    /// Windows per local mini-batch (default: train.batch_size).
+    pub batch_size: Option<usize>,
     /// Seconds after which a round closes with the updates that arrived.
     pub deadline_s: f64,
     /// Seconds the coordinator waits for sites to join.
@@ -64,6 +73,9 @@ impl Default for FederatedConfig {
             fraction: 1.0,
             local_epochs: 1,
             mu: 0.0,
+            server_lr: 1.0,
+            server_momentum: 0.0,
+            batch_size: None,
             deadline_s: 120.0,
             join_deadline_s: 300.0,
             codec: Codec::F32,
@@ -115,6 +127,15 @@ impl FederatedConfig {
         if !(self.fraction > 0.0 && self.fraction <= 1.0) {
             return Err(Error::config("federated.fraction", format!("{} is not in (0, 1]", self.fraction)));
         }
+        if !(0.0..1.0).contains(&self.server_momentum) {
+            return Err(Error::config(
+                "federated.server_momentum",
+                format!("{} is not in [0, 1)", self.server_momentum),
+            ));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Error::config("federated.batch_size", "must be at least 1"));
+        }
         for (key, v) in [("mu", self.mu)] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(Error::config(format!("federated.{key}"), format!("{v} must be at least 0")));
@@ -124,6 +145,7 @@ impl FederatedConfig {
             ("deadline_s", self.deadline_s),
             ("join_deadline_s", self.join_deadline_s),
             ("outlier_factor", self.outlier_factor),
+            ("server_lr", self.server_lr),
             ("clip_norm", self.clip_norm.unwrap_or(1.0)),
         ] {
             if !(v > 0.0 && v.is_finite()) {

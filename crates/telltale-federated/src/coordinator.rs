@@ -78,7 +78,9 @@ pub fn coordinate(
             joined: BTreeMap::new(),
             history: Vec::new(),
             starts: 0,
+            momentum: false,
             weights: shape.values.clone(),
+            velocity: Vec::new(),
         },
     };
     state.starts += 1;
@@ -175,7 +177,7 @@ pub fn coordinate(
             }
         }
         screen(&mut accepted, &mut refused, fed.federated.outlier_factor, fed.federated.clip_norm);
-        let train_loss = aggregate(&mut state.weights, &accepted);
+        let train_loss = aggregate(&mut state, &accepted, fed.federated.server_lr, fed.federated.server_momentum);
         let net = params::assign(net_cfg.init(&dims, device), &state.weights)?;
         let figures = judge(fed, &holdout, &net, device)?;
         let record = RoundRecord {
@@ -375,12 +377,14 @@ fn screen(accepted: &mut Vec<Accepted>, refused: &mut Refused, factor: f64, clip
     }
 }
 
-/// FedAvg: adds the windows-weighted mean of the updates to `weights`; gives the weighted mean local loss.
-fn aggregate(weights: &mut [f32], accepted: &[Accepted]) -> Option<f64> {
+/// FedAvg (FedAvgM with momentum `beta`): the windows-weighted mean of the updates, through the server's
+/// momentum, times `lr`, added to the weights; gives the weighted mean local loss.
+fn aggregate(state: &mut State, accepted: &[Accepted], lr: f64, beta: f64) -> Option<f64> {
     let total: usize = accepted.iter().map(|a| a.samples).sum();
     if total == 0 {
         return None;
     }
+    let weights = &mut state.weights;
     let mut sum = vec![0f64; weights.len()];
     for a in accepted {
         let w = a.samples as f64 / total as f64;
@@ -388,8 +392,18 @@ fn aggregate(weights: &mut [f32], accepted: &[Accepted]) -> Option<f64> {
             *s += w * f64::from(*d);
         }
     }
+    if beta > 0.0 {
+        if state.velocity.len() != sum.len() {
+            state.velocity = vec![0.0; sum.len()];
+        }
+        state.momentum = true;
+        for (v, s) in state.velocity.iter_mut().zip(sum.iter_mut()) {
+            *v = (beta * f64::from(*v) + *s) as f32;
+            *s = f64::from(*v);
+        }
+    }
     for (x, s) in weights.iter_mut().zip(sum) {
-        *x = (f64::from(*x) + s) as f32;
+        *x = (f64::from(*x) + lr * s) as f32;
     }
     Some(accepted.iter().map(|a| a.loss * a.samples as f64).sum::<f64>() / total as f64)
 }
@@ -402,14 +416,38 @@ mod tests {
         Accepted { site: site.into(), samples, loss: 1.0, delta }
     }
 
+    fn state(weights: Vec<f32>) -> State {
+        State {
+            run: "r".into(),
+            round: 0,
+            scaler: None,
+            joined: BTreeMap::new(),
+            history: Vec::new(),
+            starts: 1,
+            momentum: false,
+            weights,
+            velocity: Vec::new(),
+        }
+    }
+
     #[test]
     fn fedavg_weighs_updates_by_windows() {
-        let mut w = vec![1.0, 1.0];
-        let loss = aggregate(&mut w, &[acc("a", 1, vec![4.0, 0.0]), acc("b", 3, vec![0.0, 4.0])]);
-        assert_eq!(w, vec![2.0, 4.0]);
+        let mut s = state(vec![1.0, 1.0]);
+        let loss = aggregate(&mut s, &[acc("a", 1, vec![4.0, 0.0]), acc("b", 3, vec![0.0, 4.0])], 1.0, 0.0);
+        assert_eq!(s.weights, vec![2.0, 4.0]);
         assert_eq!(loss, Some(1.0));
-        assert_eq!(aggregate(&mut w, &[]), None);
-        assert_eq!(w, vec![2.0, 4.0]);
+        assert_eq!(aggregate(&mut s, &[], 1.0, 0.0), None);
+        assert_eq!(s.weights, vec![2.0, 4.0]);
+    }
+
+    #[test]
+    fn server_momentum_carries_the_last_rounds_mean() {
+        let mut s = state(vec![0.0]);
+        aggregate(&mut s, &[acc("a", 1, vec![1.0])], 1.0, 0.5);
+        aggregate(&mut s, &[acc("a", 1, vec![1.0])], 1.0, 0.5);
+        // v = 1, then 0.5 + 1: the weights move 1 + 1.5.
+        assert_eq!(s.weights, vec![2.5]);
+        assert_eq!(s.velocity, vec![1.5]);
     }
 
     #[test]

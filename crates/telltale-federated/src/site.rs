@@ -78,6 +78,16 @@ pub fn run_site(
             continue;
         };
         heard = Instant::now();
+        if msg.topic != message::global_topic(run) {
+            continue;
+        }
+        // Rounds announced while this site was away wait in its session: only the newest counts.
+        let mut msg = msg;
+        while let Some(next) = bus.recv(Duration::ZERO) {
+            if next.topic == msg.topic {
+                msg = next;
+            }
+        }
         let (global, body) = match message::unframe::<Global>(&msg.payload, &msg.topic) {
             Ok(g) => g,
             Err(e) => {
@@ -129,13 +139,17 @@ pub fn run_site(
         let net = params::assign(net_cfg.init(&dims, &ad), &weights)?;
         let mut pull = Pull { global: &weights, at: 0, factor: 0.0 };
         let mu = global.mu;
+        let mut train_cfg = cfg.train.clone();
+        if let Some(b) = fed.federated.batch_size {
+            train_cfg.batch_size = b;
+        }
         let (trained, loss) = train_epochs(
             net,
             task,
             net_cfg.recon_weight(),
             &data.window_data(),
             &all,
-            &cfg.train,
+            &train_cfg,
             global.local_epochs,
             &mut rng,
             &ad,

@@ -95,11 +95,17 @@ pub struct State {
     pub joined: BTreeMap<String, Join>,
     /// Every completed round.
     pub history: Vec<RoundRecord>,
+    /// True when the weights' file also holds the server's momentum.
+    #[serde(default)]
+    pub momentum: bool,
     /// Times the coordinator started on this state (1 on a fresh run).
     pub starts: u64,
-    /// The weights (in `global.f32`, not in the JSON).
+    /// The weights (in `global-NNNN.f32`, not in the JSON).
     #[serde(skip)]
     pub weights: Vec<f32>,
+    /// The server's momentum, as many values as weights or none (after the weights in the same file).
+    #[serde(skip)]
+    pub velocity: Vec<f32>,
 }
 
 fn weights_path(out: &Path, round: usize) -> PathBuf {
@@ -121,7 +127,15 @@ impl State {
         if bytes.len() % 4 != 0 {
             return Err(Error::State { path: weights, message: format!("{} bytes is not whole f32s", bytes.len()) });
         }
-        state.weights = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let mut values: Vec<f32> =
+            bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if state.momentum {
+            if values.len() % 2 != 0 {
+                return Err(Error::State { path: weights, message: "weights and momentum of unequal lengths".into() });
+            }
+            state.velocity = values.split_off(values.len() / 2);
+        }
+        state.weights = values;
         Ok(Some(state))
     }
 
@@ -130,7 +144,7 @@ impl State {
         std::fs::create_dir_all(out).map_err(Error::io(out))?;
         let json = out.join("state.json");
         let weights = weights_path(out, self.round);
-        let bytes: Vec<u8> = self.weights.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> = self.weights.iter().chain(&self.velocity).flat_map(|v| v.to_le_bytes()).collect();
         write_whole(&weights, &bytes)?;
         let text =
             serde_json::to_vec_pretty(self).map_err(|e| Error::State { path: json.clone(), message: e.to_string() })?;

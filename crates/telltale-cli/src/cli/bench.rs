@@ -19,6 +19,9 @@ pub(crate) enum BenchCommand {
     /// full disk, a hanging webhook, 100k device names, payloads at the limit): readings sent, acknowledged,
     /// stored, lost and stored twice, alerts lost or doubled, recovery times.
     Chaos(BenchChaosArgs),
+    /// Federated training on loopback: a coordinator and one process per site (each with its own shard) through
+    /// one broker, per round figures and bytes both ways, beside the same model trained centrally in the same run.
+    Federated(BenchFederatedArgs),
     /// The Numenta Anomaly Benchmark: streaming detectors on a NAB-layout corpus, NAB's scorer, beside its scoreboard.
     Nab(BenchNabArgs),
     /// The Skoltech Anomaly Benchmark's protocol on every labelled SKAB-format file of a folder, beside its leaderboard.
@@ -186,6 +189,42 @@ pub(crate) struct BenchStreamArgs {
     /// Store anomalies only, not every reading (serve stores every reading by default).
     #[arg(long)]
     pub no_store_readings: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `telltale bench federated`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchFederatedArgs {
+    /// The run: an experiment with a [federated] table naming shard_by and sites.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+
+    /// Sites: the first N of federated.sites (default all).
+    #[arg(long, value_name = "N")]
+    pub clients: Option<usize>,
+
+    /// The update codec: f32, int8, topk:FRACTION or sign (default the file's).
+    #[arg(long, value_name = "CODEC")]
+    pub codec: Option<String>,
+
+    /// Rounds (default the file's).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<usize>,
+
+    /// Kill one site mid-round (it starts again later) and the coordinator once (it resumes).
+    #[arg(long)]
+    pub chaos: bool,
+
+    /// Use this broker instead of an embedded one: mqtt://host:port.
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+
+    /// Scratch folder for shards, state and logs (default: a new one under the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -16,8 +16,8 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 pub(crate) use self::bench::{
-    BenchChaosArgs, BenchCommand, BenchLatencyArgs, BenchMslArgs, BenchNabArgs, BenchSkabArgs, BenchStreamArgs,
-    BenchTrainArgs, NabScoreArgs,
+    BenchChaosArgs, BenchCommand, BenchFederatedArgs, BenchLatencyArgs, BenchMslArgs, BenchNabArgs, BenchSkabArgs,
+    BenchStreamArgs, BenchTrainArgs, NabScoreArgs,
 };
 pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
 pub(crate) use self::model::{
