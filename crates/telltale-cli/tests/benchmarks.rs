@@ -507,3 +507,58 @@ fn bench_chaos_runs_every_scenario_and_keeps_mosquittos_promise() {
     assert_eq!(memory["devices"], 3000);
     assert_eq!(scenarios[7]["health"]["unanswered"], 0, "/health answered throughout: {}", scenarios[7]);
 }
+
+/// `telltale bench federated`, bounded (4 sites of the bundled accelerometer data, 6 rounds): a coordinator
+/// and four site processes through Mosquitto; with `--chaos` one site is killed mid-round (and started again)
+/// and the coordinator is killed once (it resumes from its stored round). The run completes and its final model
+/// scores within a point of the undisturbed run's; the model directory is one `evaluate` reads.
+#[test]
+fn bench_federated_survives_a_killed_site_and_a_restarted_coordinator() {
+    let broker = telltale_testing::mosquitto();
+    let dir = Scratch::new("bench-federated");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = std::fs::read_to_string(root.join("examples/federated-accelerometer.toml")).expect("example");
+    let data = root.join("data/accelerometer.csv").canonicalize().expect("bundled data");
+    let config = example
+        .replace("\"../data/accelerometer.csv\"", &format!("{:?}", data.display().to_string()))
+        .replace("rounds = 20", "rounds = 6")
+        .replace("local_epochs = 5", "local_epochs = 2")
+        .replace("deadline_s = 60", "deadline_s = 15");
+    let config = dir.write("run.toml", config);
+    let run = |chaos: bool, work: &str| -> Value {
+        let work = dir.path(work);
+        let mut args = vec!["bench", "federated", "--config", &config, "--clients", "4", "--json"];
+        args.extend(["--broker", &broker.url, "--work", &work]);
+        if chaos {
+            args.push("--chaos");
+        }
+        let out = telltale(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json(&out)
+    };
+    let plain = run(false, "plain");
+    let chaos = run(true, "chaos");
+    let rounds = |j: &Value| -> Vec<u64> {
+        j["rounds"].as_array().expect("rounds").iter().filter_map(|r| r["round"].as_u64()).collect()
+    };
+    assert_eq!(rounds(&plain), (1..=6).collect::<Vec<_>>());
+    assert_eq!(rounds(&chaos), (1..=6).collect::<Vec<_>>());
+    assert_eq!(chaos["chaos"]["sites_killed"], 1);
+    assert_eq!(chaos["chaos"]["coordinator_restarts"], 1);
+    let used: Vec<u64> =
+        chaos["rounds"].as_array().expect("rounds").iter().filter_map(|r| r["used"].as_u64()).collect();
+    assert!(used.iter().any(|&u| u < 4) && used.last() == Some(&4), "sites used per round: {used:?}");
+    for key in ["accuracy", "roc_auc"] {
+        let (a, b) = (plain["final"][key].as_f64().expect(key), chaos["final"][key].as_f64().expect(key));
+        assert!((a - b).abs() <= 0.01, "{key}: undisturbed {a}, with faults {b}");
+    }
+    for key in ["bytes_up", "bytes_down"] {
+        assert!(chaos[key].as_u64().is_some_and(|b| b > 0), "{key}");
+    }
+    assert!(plain["centralised"]["accuracy"].as_f64().is_some());
+    // The global model after the last round is an ordinary model directory.
+    let model = dir.path("chaos/coordinator/model");
+    let out = telltale(&["evaluate", "--model", &model, "--split", "test", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["accuracy"].as_f64(), chaos["final"]["accuracy"].as_f64());
+}

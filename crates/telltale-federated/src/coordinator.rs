@@ -177,6 +177,8 @@ pub fn coordinate(
             }
         }
         screen(&mut accepted, &mut refused, fed.federated.outlier_factor, fed.federated.clip_norm);
+        // Summed in the sites' order, not their arrival's: the same updates give the same model.
+        accepted.sort_by(|a, b| a.site.cmp(&b.site));
         let train_loss = aggregate(&mut state, &accepted, fed.federated.server_lr, fed.federated.server_momentum);
         let net = params::assign(net_cfg.init(&dims, device), &state.weights)?;
         let figures = judge(fed, &holdout, &net, device)?;
@@ -224,6 +226,11 @@ pub fn coordinate(
     };
     bus.publish(&message::global_topic(&run), message::frame(&done, &[]), true)?;
     wait_for_leaving(bus, state.joined.len(), Duration::from_secs(10));
+    // Retained messages are gone with the run (an empty retained payload clears them): a later run on this
+    // broker starts clean, and its sites do not read this run's end as theirs.
+    bus.publish(&message::global_topic(&run), Vec::new(), true)?;
+    bus.publish(&message::spec_topic(&run), Vec::new(), true)?;
+    std::thread::sleep(Duration::from_millis(300));
     let last = match last {
         Some(f) => f,
         None => {
@@ -279,6 +286,9 @@ fn gather_joins(fed: &ValidFederated, bus: &mut dyn Bus, state: &mut State, feat
         }
         let Some(msg) = bus.recv((deadline - now).min(Duration::from_millis(500))) else { continue };
         let Some(site) = msg.topic.rsplit('/').next().filter(|_| msg.topic.contains("/join/")) else { continue };
+        if msg.payload.is_empty() {
+            continue; // a join cleared when its run ended
+        }
         match message::unframe::<Join>(&msg.payload, &msg.topic) {
             Ok((join, _)) if join.run == fed.run && join.site == site && join.moments.mean.len() == features => {
                 state.joined.insert(site.to_owned(), join);

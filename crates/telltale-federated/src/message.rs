@@ -6,6 +6,9 @@
 //! tt/fl/{run}/join/{site}      a site's row count and column moments (retained, QoS 1; no body)
 //! tt/fl/{run}/update/{site}    a site's update for one round (QoS 1; body: the codec's bytes)
 //! tt/fl/{run}/left/{site}      a site saw the end of training (QoS 1): the coordinator may stop its broker
+//!
+//! When the run ends, each side clears what it retained (an empty retained payload), so that a later run of
+//! the same name on the same broker starts clean.
 //! ```
 
 use serde::{Deserialize, Serialize};

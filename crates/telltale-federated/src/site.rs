@@ -88,6 +88,9 @@ pub fn run_site(
                 msg = next;
             }
         }
+        if msg.payload.is_empty() {
+            continue; // a cleared retained message
+        }
         let (global, body) = match message::unframe::<Global>(&msg.payload, &msg.topic) {
             Ok(g) => g,
             Err(e) => {
@@ -100,6 +103,8 @@ pub fn run_site(
         }
         if global.done {
             bus.publish(&message::left_topic(run, name), message::frame(&global.round, &[]), false)?;
+            // The run is over: no later run on this broker should take this site's join for its own.
+            bus.publish(&message::join_topic(run, name), Vec::new(), true)?;
             std::thread::sleep(Duration::from_millis(200));
             let t = bus.traffic();
             summary.bytes_up = t.sent.load(Ordering::Relaxed);
@@ -197,6 +202,9 @@ pub fn fetch_spec(bus: &mut dyn Bus, run: Option<&str>, wait: Duration) -> Resul
             }));
         }
         let Some(msg) = bus.recv(deadline - now) else { continue };
+        if msg.payload.is_empty() {
+            continue;
+        }
         let Ok((spec, body)) = message::unframe::<message::Spec>(&msg.payload, &msg.topic) else { continue };
         if run.is_some_and(|r| r != spec.run) || msg.topic != message::spec_topic(&spec.run) {
             continue;

@@ -130,7 +130,7 @@ impl State {
         let mut values: Vec<f32> =
             bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         if state.momentum {
-            if values.len() % 2 != 0 {
+            if !values.len().is_multiple_of(2) {
                 return Err(Error::State { path: weights, message: "weights and momentum of unequal lengths".into() });
             }
             state.velocity = values.split_off(values.len() / 2);

@@ -389,12 +389,18 @@ fn access(s: &AppState) -> &'static str {
     if s.token.is_some() { "token required" } else { "no token: served on loopback only" }
 }
 
-/// `GET /api/thresholds`: in force, and every recorded change.
+/// Threshold changes `GET /api/thresholds` lists (the latest; `changes_total` counts them all).
+pub const THRESHOLD_CHANGES_LISTED: u32 = 500;
+
+/// `GET /api/thresholds`: in force, and the latest recorded changes, oldest first.
 async fn thresholds(State(s): State<AppState>) -> Response {
-    match s.store.threshold_changes().await {
-        Ok(changes) => {
-            Json(serde_json::json!({ "in_force": s.live.thresholds.snapshot(), "changes": changes })).into_response()
-        }
+    match s.store.recent_threshold_changes(THRESHOLD_CHANGES_LISTED).await {
+        Ok((changes, total)) => Json(serde_json::json!({
+            "in_force": s.live.thresholds.snapshot(),
+            "changes": changes,
+            "changes_total": total,
+        }))
+        .into_response(),
         Err(e) => unavailable(&e),
     }
 }

@@ -257,6 +257,20 @@ async fn the_http_side_answers_hostile_requests_clearly() {
         assert_eq!(r.status(), 400, "{value}");
         assert!(r.text().await.expect("body").contains("is below 0"));
     }
+    // Found by fuzzing: every change was listed, so the history grew the answer without bound. The latest are
+    // listed, the total counted.
+    let listed = crate::http::THRESHOLD_CHANGES_LISTED as usize;
+    for i in 0..=listed {
+        let r =
+            authed(client.put(url("/api/thresholds"))).json(&serde_json::json!({ "value": i as f64, "by": "flood" }));
+        assert_eq!(r.send().await.expect("change").status(), 200);
+    }
+    let t: serde_json::Value =
+        authed(client.get(url("/api/thresholds"))).send().await.expect("thresholds").json().await.expect("json");
+    let changes = t["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), listed);
+    assert!(t["changes_total"].as_u64().is_some_and(|n| n as usize > listed), "{}", t["changes_total"]);
+    assert_eq!(changes.last().and_then(|c| c["value"].as_f64()), Some(listed as f64));
 
     // Two event streams at most: a third is told so, and a slot comes back when a stream ends.
     let first = authed(client.get(url("/api/events"))).send().await.expect("stream 1");

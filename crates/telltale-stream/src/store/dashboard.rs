@@ -202,19 +202,38 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(self.err("cannot read threshold changes"))?;
+        rows.iter().map(|r| self.threshold_change(r)).collect()
+    }
+
+    /// The `limit` latest threshold changes, oldest first, and how many are recorded in all.
+    pub async fn recent_threshold_changes(&self, limit: u32) -> Result<(Vec<ThresholdChange>, u64)> {
+        let rows = sqlx::query(
+            "SELECT id, device, is_model, value, cleared, changed_ms, changed_by FROM threshold_changes \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("cannot read threshold changes"))?;
+        let mut changes = rows.iter().map(|r| self.threshold_change(r)).collect::<Result<Vec<_>>>()?;
+        changes.reverse();
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threshold_changes")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.err("cannot count threshold changes"))?;
+        Ok((changes, u64::try_from(total).unwrap_or(0)))
+    }
+
+    fn threshold_change(&self, r: &sqlx::any::AnyRow) -> Result<ThresholdChange> {
         let e = |s: sqlx::Error| Error::database(format!("{}: a threshold_changes row", self.name))(s);
-        rows.iter()
-            .map(|r| {
-                let is_model: i64 = r.try_get("is_model").map_err(e)?;
-                let cleared: i64 = r.try_get("cleared").map_err(e)?;
-                Ok(ThresholdChange {
-                    id: r.try_get("id").map_err(e)?,
-                    device: (is_model == 0).then(|| r.try_get("device")).transpose().map_err(e)?,
-                    value: (cleared == 0).then(|| r.try_get("value")).transpose().map_err(e)?,
-                    changed_ms: r.try_get("changed_ms").map_err(e)?,
-                    by: r.try_get("changed_by").map_err(e)?,
-                })
-            })
-            .collect()
+        let is_model: i64 = r.try_get("is_model").map_err(e)?;
+        let cleared: i64 = r.try_get("cleared").map_err(e)?;
+        Ok(ThresholdChange {
+            id: r.try_get("id").map_err(e)?,
+            device: (is_model == 0).then(|| r.try_get("device")).transpose().map_err(e)?,
+            value: (cleared == 0).then(|| r.try_get("value")).transpose().map_err(e)?,
+            changed_ms: r.try_get("changed_ms").map_err(e)?,
+            by: r.try_get("changed_by").map_err(e)?,
+        })
     }
 }
