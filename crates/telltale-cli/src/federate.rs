@@ -125,13 +125,16 @@ pub(crate) fn site(args: &TrainArgs, url: &str) -> Result<()> {
     let broker = BrokerUrl { ca_file: args.tls_ca.clone(), ..BrokerUrl::parse(&base)? };
     let dev = device(args.device)?;
     let mut bus = Mqtt::connect(&broker, &format!("telltale-fl-site-{name}"))?;
-    let mut fed = fetch_spec(&mut bus, run.as_deref(), Duration::from_secs(600))?;
-    if let Some(r) = run {
-        fed.run = r;
-    }
-    eprintln!("site {name}: run '{}', {} rounds, codec {}", fed.run, fed.federated.rounds, fed.federated.codec);
-    let give_up = Duration::from_secs_f64((3.0 * fed.federated.deadline_s).max(600.0));
-    let summary = run_site(&fed, name, data, &mut bus as &mut dyn Bus, &dev, give_up)?;
+    // A coordinator that starts a new run of the name while this site waits: the site joins that one.
+    let (fed, summary) = loop {
+        let fed = fetch_spec(&mut bus, run.as_deref(), Duration::from_secs(600))?;
+        eprintln!("site {name}: run '{}', {} rounds, codec {}", fed.run, fed.federated.rounds, fed.federated.codec);
+        let give_up = Duration::from_secs_f64((3.0 * fed.federated.deadline_s).max(600.0));
+        let summary = run_site(&fed, name, data, &mut bus as &mut dyn Bus, &dev, give_up)?;
+        if !summary.new_run {
+            break (fed, summary);
+        }
+    };
     if args.json {
         print_json(&json!({
             "site": name,

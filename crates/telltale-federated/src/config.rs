@@ -100,6 +100,8 @@ pub struct ValidFederated {
     pub path: PathBuf,
     /// Its text, as the coordinator hands it to the sites.
     pub text: String,
+    /// For a site: the coordinator state whose spec it read (empty for the coordinator itself).
+    pub instance: String,
 }
 
 #[derive(Deserialize)]
@@ -186,7 +188,14 @@ impl ValidFederated {
             return Err(Error::config("model.preset", "federated training needs a neural preset of the zoo"));
         }
         let run = federated.run.clone().unwrap_or_else(|| experiment.name().replace(['/', '+', '#'], "-"));
-        Ok(ValidFederated { experiment, federated, run, path: path.to_owned(), text: text.to_owned() })
+        Ok(ValidFederated {
+            experiment,
+            federated,
+            run,
+            path: path.to_owned(),
+            text: text.to_owned(),
+            instance: String::new(),
+        })
     }
 
     /// The sites a round asks: all joined when `fraction` is 1, else `ceil(fraction·n)` of them, chosen by a

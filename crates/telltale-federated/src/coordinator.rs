@@ -73,6 +73,7 @@ pub fn coordinate(
         }
         None => State {
             run: run.clone(),
+            instance: fresh_instance(),
             round: 0,
             scaler: None,
             joined: BTreeMap::new(),
@@ -85,7 +86,8 @@ pub fn coordinate(
     };
     state.starts += 1;
     let announce_base = state.starts << 32;
-    let spec = message::frame(&message::Spec { run: run.clone() }, fed.text.as_bytes());
+    let instance = state.instance.clone();
+    let spec = message::frame(&message::Spec { run: run.clone(), instance: instance.clone() }, fed.text.as_bytes());
     bus.publish(&message::spec_topic(&run), spec, true)?;
     bus.subscribe(&message::join_topic(&run, "+"))?;
     bus.subscribe(&message::update_topic(&run, "+"))?;
@@ -113,6 +115,7 @@ pub fn coordinate(
         let mut announce = announce_base;
         let mut global = Global {
             run: run.clone(),
+            instance: instance.clone(),
             round,
             hash: hash.clone(),
             segments: shape.segments.clone(),
@@ -213,6 +216,7 @@ pub fn coordinate(
     let hash = params::hash(&state.weights);
     let done = Global {
         run: run.clone(),
+        instance: instance.clone(),
         round: state.round,
         hash,
         segments: shape.segments.clone(),
@@ -224,7 +228,8 @@ pub fn coordinate(
         done: true,
         announce: announce_base + (1 << 31),
     };
-    bus.publish(&message::global_topic(&run), message::frame(&done, &[]), true)?;
+    // Not retained: a site that joins a later run of this name must not read this end as its own.
+    bus.publish(&message::global_topic(&run), message::frame(&done, &[]), false)?;
     wait_for_leaving(bus, state.joined.len(), Duration::from_secs(10));
     // Retained messages are gone with the run (an empty retained payload clears them): a later run on this
     // broker starts clean, and its sites do not read this run's end as theirs.
@@ -258,6 +263,12 @@ fn wait_for_leaving(bus: &mut dyn Bus, sites: usize, wait: Duration) {
             left.insert(msg.topic);
         }
     }
+}
+
+/// A name for a fresh run's state: the time and the process.
+fn fresh_instance() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}", std::process::id())
 }
 
 /// The tensor sizes of `cfg`'s network, and its initial weights.
@@ -429,6 +440,7 @@ mod tests {
     fn state(weights: Vec<f32>) -> State {
         State {
             run: "r".into(),
+            instance: "i".into(),
             round: 0,
             scaler: None,
             joined: BTreeMap::new(),

@@ -23,6 +23,8 @@ use crate::moments::Moments;
 pub struct Global {
     /// The run.
     pub run: String,
+    /// The coordinator state it comes from ([`Spec::instance`]).
+    pub instance: String,
     /// The round this model starts (1-based); after the last round, `done` is set and `round` is the last.
     pub round: usize,
     /// The hash of these weights: updates name it as their base.
@@ -104,6 +106,8 @@ pub fn weights(body: &[u8], segments: &[usize]) -> Result<Vec<f32>> {
 pub struct Spec {
     /// The run.
     pub run: String,
+    /// Names this run's coordinator state (the same across its restarts, new for a new run of the same name).
+    pub instance: String,
 }
 
 /// Topic of the run's file.

@@ -29,6 +29,8 @@ pub struct SiteSummary {
     pub bytes_up: u64,
     /// Bytes it received.
     pub bytes_down: u64,
+    /// True when it stopped because a coordinator published a new run of the name: read the spec again.
+    pub new_run: bool,
 }
 
 /// Runs site `name` of the run in `fed` on `file` over `bus` until the coordinator ends training, or `give_up`
@@ -78,6 +80,16 @@ pub fn run_site(
             continue;
         };
         heard = Instant::now();
+        if msg.topic == message::spec_topic(run) && !msg.payload.is_empty() {
+            match message::unframe::<message::Spec>(&msg.payload, &msg.topic) {
+                Ok((spec, _)) if spec.instance != fed.instance => {
+                    tracing::info!("site {name}: the coordinator started a new run '{run}'; joining it");
+                    summary.new_run = true;
+                    return Ok(summary);
+                }
+                _ => continue,
+            }
+        }
         if msg.topic != message::global_topic(run) {
             continue;
         }
@@ -98,7 +110,7 @@ pub fn run_site(
                 continue;
             }
         };
-        if global.run != *run {
+        if global.run != *run || global.instance != fed.instance {
             continue;
         }
         if global.done {
@@ -211,7 +223,10 @@ pub fn fetch_spec(bus: &mut dyn Bus, run: Option<&str>, wait: Duration) -> Resul
         }
         let text = std::str::from_utf8(body).map_err(|e| Error::Update(format!("{}: {e}", msg.topic)))?;
         let name = format!("{}.toml", spec.run);
-        return ValidFederated::from_toml(text, Path::new(&name));
+        let mut fed = ValidFederated::from_toml(text, Path::new(&name))?;
+        fed.run = spec.run;
+        fed.instance = spec.instance;
+        return Ok(fed);
     }
 }
 

@@ -87,6 +87,9 @@ pub struct RoundRecord {
 pub struct State {
     /// The run.
     pub run: String,
+    /// Names this state: made new for a fresh run, kept across restarts.
+    #[serde(default)]
+    pub instance: String,
     /// Rounds completed.
     pub round: usize,
     /// The scaler formed from the sites' moments, once they joined.
