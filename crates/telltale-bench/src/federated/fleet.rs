@@ -128,8 +128,8 @@ impl Fleet<'_> {
             if !self.opts.chaos || round >= rounds {
                 continue;
             }
-            // Right after round 1 closes, the victim is training round 2: kill it there; start it again two
-            // rounds later (or at once when the run is short).
+            // Right after round 1 closes, the victim is training round 2: kill it there. Round 2 closes at its
+            // deadline without it; the victim starts again then and rejoins from round 3.
             if round == 1 && chaos.sites_killed == 0 {
                 sites[victim].kill()?;
                 sites[victim].wait()?;
@@ -137,7 +137,7 @@ impl Fleet<'_> {
                 killed_at = Some(round);
                 say(&format!("chaos: site-{} killed mid-round {}", victim + 1, round + 1));
             }
-            if killed_at.is_some_and(|k| round >= k + 2 || round + 1 >= rounds) {
+            if killed_at.is_some_and(|k| round > k) {
                 sites[victim] = self.site(&url, victim)?;
                 killed_at = None;
                 say(&format!("chaos: site-{} started again", victim + 1));
