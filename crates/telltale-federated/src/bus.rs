@@ -2,7 +2,7 @@
 //! carry the same messages later, and its MQTT implementation ([`Mqtt`], rumqttc, QoS 1, TLS and passwords
 //! as `serve` takes them). Every payload byte that crosses, both ways, is counted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -53,6 +53,16 @@ pub struct Mqtt {
     incoming: mpsc::Receiver<Incoming>,
     filters: Arc<Mutex<Vec<String>>>,
     traffic: Arc<Traffic>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Mqtt {
+    /// Disconnects, and stops the connection's thread from reconnecting: a client left behind under the same id
+    /// would take the session from its successor, again and again.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.client.try_disconnect();
+    }
 }
 
 /// The largest packet either side sends or reads (a model's weights go in one message).
@@ -69,11 +79,15 @@ impl Mqtt {
         let (tx, incoming) = mpsc::channel();
         let filters: Arc<Mutex<Vec<String>>> = Arc::default();
         let traffic: Arc<Traffic> = Arc::default();
-        let (f, t, c, url) = (filters.clone(), traffic.clone(), client.clone(), broker.to_url());
+        let stop: Arc<AtomicBool> = Arc::default();
+        let (f, t, c, url, halt) = (filters.clone(), traffic.clone(), client.clone(), broker.to_url(), stop.clone());
         std::thread::Builder::new()
             .name(format!("fl-mqtt-{client_id}"))
             .spawn(move || {
                 for event in connection.iter() {
+                    if halt.load(Ordering::Relaxed) {
+                        return;
+                    }
                     match event {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => {
                             t.connects.fetch_add(1, Ordering::Relaxed);
@@ -98,7 +112,7 @@ impl Mqtt {
                 }
             })
             .map_err(|e| Error::Broker { url: broker.to_url(), message: e.to_string() })?;
-        Ok(Mqtt { client, incoming, filters, traffic })
+        Ok(Mqtt { client, incoming, filters, traffic, stop })
     }
 }
 

@@ -157,6 +157,7 @@ pub fn coordinate(
             if let Some(site) = msg.topic.rsplit('/').next().filter(|_| msg.topic.contains("/join/")) {
                 if let Ok((join, _)) = message::unframe::<Join>(&msg.payload, &msg.topic)
                     && join.run == run
+                    && join.instance == instance
                     && join.site == site
                     && join.moments.mean.len() == features
                     && !state.joined.contains_key(site)
@@ -301,7 +302,12 @@ fn gather_joins(fed: &ValidFederated, bus: &mut dyn Bus, state: &mut State, feat
             continue; // a join cleared when its run ended
         }
         match message::unframe::<Join>(&msg.payload, &msg.topic) {
-            Ok((join, _)) if join.run == fed.run && join.site == site && join.moments.mean.len() == features => {
+            Ok((join, _))
+                if join.run == fed.run
+                    && join.instance == state.instance
+                    && join.site == site
+                    && join.moments.mean.len() == features =>
+            {
                 state.joined.insert(site.to_owned(), join);
             }
             Ok(_) => tracing::warn!("{}: a join for another run, site or column count: ignored", msg.topic),

@@ -53,6 +53,9 @@ pub struct Global {
 pub struct Join {
     /// The run.
     pub run: String,
+    /// The coordinator state whose spec the site read ([`Spec::instance`]): a join kept by the broker from
+    /// another run of the name is not taken.
+    pub instance: String,
     /// The site.
     pub site: String,
     /// Moments of its training rows, per column.

@@ -55,7 +55,13 @@ pub fn run_site(
     let all = raw.all();
     let task = cfg.task();
     let fit = telltale_models::train::fit_windows(task, &raw.window_data(), &all)?;
-    let join = Join { run: run.clone(), site: name.to_owned(), moments: raw.moments(&all), windows: fit.len() };
+    let join = Join {
+        run: run.clone(),
+        instance: fed.instance.clone(),
+        site: name.to_owned(),
+        moments: raw.moments(&all),
+        windows: fit.len(),
+    };
     let join_payload = message::frame(&join, &[]);
     bus.subscribe(&message::global_topic(run))?;
     bus.publish(&message::join_topic(run, name), join_payload.clone(), true)?;

@@ -137,6 +137,8 @@ struct Scripted {
     queue: std::collections::VecDeque<Incoming>,
     traffic: Traffic,
     globals: Vec<Global>,
+    /// The good site's join, sent once the coordinator has published its spec (the join names its instance).
+    join: Option<Join>,
 }
 
 impl Bus for Scripted {
@@ -145,6 +147,15 @@ impl Bus for Scripted {
     }
 
     fn publish(&mut self, topic: &str, payload: Vec<u8>, _: bool) -> telltale_federated::Result<()> {
+        if topic == message::spec_topic(&self.run)
+            && let Ok((spec, _)) = message::unframe::<message::Spec>(&payload, topic)
+            && let Some(mut join) = self.join.take()
+        {
+            join.instance = spec.instance;
+            let payload = message::frame(&join, &[]);
+            self.queue.push_back(Incoming { topic: message::join_topic(&self.run, "good"), payload });
+            return Ok(());
+        }
         let Ok((g, _)) = message::unframe::<Global>(&payload, topic) else { return Ok(()) };
         if topic != message::global_topic(&self.run) || g.done {
             self.globals.push(g);
@@ -191,14 +202,23 @@ fn bad_updates_are_refused_and_counted_and_leave_the_model_as_it_was() {
     let dir = Scratch::new("fl-faults");
     let fed = ValidFederated::load(Path::new(&run_file(&dir, 2, 1, "f32"))).expect("run file");
     let values: Vec<f32> = (0..200).map(|i| (i % 7) as f32).collect();
-    let join =
-        Join { run: fed.run.clone(), site: "good".into(), moments: Moments::of(&values, 2, &[true; 100]), windows: 10 };
-    let mut bus =
-        Scripted { run: fed.run.clone(), queue: Default::default(), traffic: Traffic::default(), globals: Vec::new() };
-    bus.queue.push_back(Incoming { topic: message::join_topic(&fed.run, "good"), payload: message::frame(&join, &[]) });
+    let moments = Moments::of(&values, 2, &[true; 100]);
+    let join = Join { run: fed.run.clone(), instance: String::new(), site: "good".into(), moments, windows: 10 };
+    // A join kept by the broker from another run of the name: not taken (the run would wait for that site).
+    let stale = Join { instance: "an-older-run".into(), site: "gone".into(), ..join.clone() };
+    let mut bus = Scripted {
+        run: fed.run.clone(),
+        queue: Default::default(),
+        traffic: Traffic::default(),
+        globals: Vec::new(),
+        join: Some(join),
+    };
+    bus.queue
+        .push_back(Incoming { topic: message::join_topic(&fed.run, "gone"), payload: message::frame(&stale, &[]) });
     let out = dir.dir().join("out");
     let mut seen = Vec::new();
     let done = coordinate(&fed, &mut bus, &out, &Device::flex(), &mut |r| seen.push(r.clone())).expect("run");
+    assert_eq!(done.state.joined.keys().collect::<Vec<_>>(), ["good"]);
     for r in &seen {
         let f = &r.refused;
         assert_eq!(r.used, 1, "{r:?}");
