@@ -258,3 +258,27 @@ fn a_restarted_coordinator_resumes_after_its_last_round() {
     assert_eq!(done.state.history.len(), 4);
     assert_eq!(site.join().expect("site"), 2);
 }
+
+/// Seed 004's attention-LSTM and the autoencoders train this way too: one site, two rounds, a model directory.
+#[test]
+fn the_attention_lstm_and_the_autoencoders_train_federated() {
+    for preset in ["attention-lstm", "lstm-ae", "dense-ae"] {
+        let dir = Scratch::new(&format!("fl-{preset}"));
+        let text = std::fs::read_to_string(run_file(&dir, 2, 1, "sign")).expect("run file");
+        let text =
+            text.replace("preset = \"cnn-lstm\"\nfilters = 4\nlstm_units = [4]", &format!("preset = \"{preset}\""));
+        let file = dir.write("preset.toml", text);
+        let fed = ValidFederated::load(Path::new(&file)).unwrap_or_else(|e| panic!("{preset}: {e}"));
+        let url = broker();
+        let site = site_thread(url.clone(), "only", dir.write("only.csv", data(&[1, 2, 3, 4])));
+        let mut bus = Mqtt::connect(&url, &format!("test-coordinator-{preset}")).expect("connect");
+        let out = dir.dir().join("out");
+        let done =
+            coordinate(&fed, &mut bus, &out, &Device::flex(), &mut |_| {}).unwrap_or_else(|e| panic!("{preset}: {e}"));
+        assert_eq!(site.join().expect("site"), 2, "{preset}");
+        assert_eq!(done.state.history.len(), 2, "{preset}");
+        assert!(done.state.history.iter().all(|r| r.used == 1 && r.val_loss.is_finite()), "{preset}");
+        let model = Model::load(&out.join("model"), &Device::flex()).unwrap_or_else(|e| panic!("{preset}: {e}"));
+        assert_eq!(model.manifest.report.preset, preset);
+    }
+}
