@@ -106,8 +106,7 @@ pub struct ValidFederated {
 
 #[derive(Deserialize)]
 struct Outer {
-    #[serde(default)]
-    federated: FederatedConfig,
+    federated: Option<FederatedConfig>,
     #[serde(flatten)]
     _rest: toml::Table,
 }
@@ -177,7 +176,9 @@ impl ValidFederated {
     pub fn from_toml(text: &str, path: &Path) -> Result<ValidFederated> {
         let outer: Outer = toml::from_str(text)
             .map_err(|e| Error::config(path.display().to_string(), e.to_string().trim_end().to_owned()))?;
-        let federated = outer.federated;
+        let federated = outer.federated.ok_or_else(|| {
+            Error::config(format!("{}: federated", path.display()), "a federated run needs a [federated] table")
+        })?;
         federated.check()?;
         let mut table: toml::Table = toml::from_str(text)
             .map_err(|e| Error::config(path.display().to_string(), e.to_string().trim_end().to_owned()))?;
@@ -219,4 +220,59 @@ fn mix(seed: u64, round: u64, name: &str) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXPERIMENT: &str = r#"
+[data]
+path = "x.csv"
+features = ["x"]
+label = "k != 1"
+groups = ["k"]
+[window]
+size = 4
+step = 4
+[split]
+kind = "group-holdout"
+column = "k"
+val = ["2"]
+test = ["3"]
+[model]
+preset = "cnn-lstm"
+"#;
+
+    fn load(extra: &str) -> Result<ValidFederated> {
+        ValidFederated::from_toml(&format!("{EXPERIMENT}{extra}"), Path::new("dir/run.toml"))
+    }
+
+    #[test]
+    fn a_run_file_is_checked_once_and_errors_name_the_key() {
+        let ok = load("[federated]\nclients = 3\nfraction = 0.5\ncodec = \"topk:0.05\"\n").expect("valid");
+        assert_eq!(
+            (ok.run.as_str(), ok.federated.clients, ok.federated.codec),
+            ("run", 3, Codec::TopK { fraction: 0.05 })
+        );
+        assert_eq!(ok.selected(&["a".into(), "b".into(), "c".into()], 4).len(), 2);
+        assert_eq!(
+            ok.selected(&["a".into(), "b".into(), "c".into()], 4),
+            ok.selected(&["c".into(), "b".into(), "a".into()], 4)
+        );
+        for (extra, key) in [
+            ("", "federated"),
+            ("[federated]\nrounds = 0\n", "federated.rounds"),
+            ("[federated]\nfraction = 1.5\n", "federated.fraction"),
+            ("[federated]\nclients = 2\nmin_clients = 3\n", "federated.min_clients"),
+            ("[federated]\nserver_momentum = 1.0\n", "federated.server_momentum"),
+            ("[federated]\nrun = \"a/b\"\n", "federated.run"),
+            ("[federated]\nsites = [[\"1\"]]\n", "federated.shard_by"),
+            ("[federated]\ncodec = \"zip\"\n", "codec"),
+            ("[federated]\nroundz = 3\n", "roundz"),
+        ] {
+            let err = load(extra).expect_err(extra).to_string();
+            assert!(err.contains(key), "{extra:?}: {err}");
+        }
+    }
 }
