@@ -432,6 +432,20 @@ async fn set_threshold(State(s): State<AppState>, Json(body): Json<SetThreshold>
     {
         return bad("device: a name of at most 191 bytes".into());
     }
+    // Found by fuzzing: thresholds for names no device sent were kept, and every answer listed them, so a
+    // stream of made-up names grew memory and answers without bound. A threshold is set for a device that
+    // has sent readings (or cleared for any name, to undo an old one).
+    if let Some(d) = device
+        && body.value.is_some()
+        && !s.live.knows(d)
+        && !s.live.thresholds.snapshot().devices.contains_key(d)
+    {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": format!("device: no readings from {d:?}") })),
+        )
+            .into_response();
+    }
     let by = who(&body.by);
     // Recorded first: a change the database did not take is not made.
     if let Err(e) = s.store.record_threshold(device, body.value, now_ms(), &by).await {

@@ -289,6 +289,11 @@ impl Live {
         held + fleet.capacity() * (std::mem::size_of::<String>() + std::mem::size_of::<DeviceLive>() + 1)
     }
 
+    /// True when `device` has sent readings since the service started.
+    pub fn knows(&self, device: &str) -> bool {
+        self.fleet().contains_key(device)
+    }
+
     /// Every device's line, by name.
     pub fn devices(&self) -> Vec<DeviceSummary> {
         let now = Instant::now();

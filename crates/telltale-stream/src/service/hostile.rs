@@ -271,6 +271,14 @@ async fn the_http_side_answers_hostile_requests_clearly() {
     assert_eq!(changes.len(), listed);
     assert!(t["changes_total"].as_u64().is_some_and(|n| n as usize > listed), "{}", t["changes_total"]);
     assert_eq!(changes.last().and_then(|c| c["value"].as_f64()), Some(listed as f64));
+    // Also found by fuzzing: thresholds for made-up device names were kept and listed in every answer. A device
+    // that sent nothing gets none; clearing any name stays allowed.
+    let made_up = serde_json::json!({ "device": "no-such-device", "value": 2.0 });
+    let r = authed(client.put(url("/api/thresholds"))).json(&made_up).send().await.expect("made up");
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.expect("body").contains("no readings from"));
+    let clear = serde_json::json!({ "device": "no-such-device", "value": null });
+    assert_eq!(authed(client.put(url("/api/thresholds"))).json(&clear).send().await.expect("clear").status(), 200);
 
     // Two event streams at most: a third is told so, and a slot comes back when a stream ends.
     let first = authed(client.get(url("/api/events"))).send().await.expect("stream 1");
