@@ -70,3 +70,29 @@ pub fn write_shards(
 fn csv_error(path: &Path, e: csv::Error) -> Error {
     Error::Failed(format!("{}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_site_gets_the_rows_of_its_values_and_a_holdout_value_is_refused() {
+        let dir = telltale_testing::Scratch::new("bench-shards");
+        let source = dir.write("all.csv", "speed,x\n20,1\n25,2\n30,3\n20,4\n35,5\n");
+        let sites = vec![vec!["20".to_owned()], vec!["25".to_owned(), "35".to_owned()]];
+        let holdout: BTreeSet<String> = ["30".to_owned()].into();
+        let out = write_shards(Path::new(&source), "speed", &sites, &holdout, &dir.dir().join("s")).expect("shards");
+        assert_eq!(out.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2, 2]);
+        assert_eq!(std::fs::read_to_string(&out[0].0).expect("site 1"), "speed,x\n20,1\n20,4\n");
+        assert_eq!(std::fs::read_to_string(&out[1].0).expect("site 2"), "speed,x\n25,2\n35,5\n");
+        let leak = vec![vec!["30".to_owned()]];
+        let err =
+            write_shards(Path::new(&source), "speed", &leak, &holdout, &dir.dir().join("t")).expect_err("holdout");
+        assert!(err.to_string().contains("validation or test"), "{err}");
+        let twice = vec![vec!["20".to_owned()], vec!["20".to_owned()]];
+        assert!(write_shards(Path::new(&source), "speed", &twice, &holdout, &dir.dir().join("u")).is_err());
+        let missing =
+            write_shards(Path::new(&source), "rpm", &sites, &holdout, &dir.dir().join("v")).expect_err("column");
+        assert!(missing.to_string().contains("no column 'rpm'"), "{missing}");
+    }
+}
