@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::moments::Moments;
 
 /// Data loaded with the experiment's spec and windowed with its plan.
+#[derive(Debug, Clone)]
 pub struct Windowed {
     /// The series (scaled once [`Windowed::scale`] ran).
     pub data: Dataset,
@@ -37,18 +38,12 @@ impl Windowed {
 
     /// The windows as batches read them.
     pub fn window_data(&self) -> WindowData<'_> {
-        WindowData {
-            values: self.data.values(),
-            channels: self.data.n_features(),
-            windows: &self.windows,
-            row_labels: self.data.labels(),
-        }
+        WindowData::of(&self.data, &self.windows)
     }
 
     /// The sizes a network is built for.
     pub fn dims(&self) -> NetDims {
-        let wd = self.window_data();
-        NetDims { channels: self.data.n_features(), steps: wd.steps(), horizon: wd.horizon() }
+        self.window_data().dims()
     }
 
     /// Every window's index.
@@ -64,12 +59,7 @@ impl Windowed {
 
     /// Applies `scaler` (it must have as many columns as the data).
     pub fn scale(&mut self, scaler: &Scaler) -> Result<()> {
-        let n = self.data.n_features();
-        let cols = match scaler {
-            Scaler::Standard { mean, .. } => mean.len(),
-            Scaler::MinMax { min, .. } => min.len(),
-            Scaler::Identity { n } => *n,
-        };
+        let (cols, n) = (scaler.n_features(), self.data.n_features());
         if cols != n {
             return Err(Error::Mismatch(format!("a scaler of {cols} columns for data of {n}")));
         }

@@ -153,7 +153,7 @@ pub fn run_site(
         };
         let scaler_key = serde_json::to_string(&global.scaler).unwrap_or_default();
         if scaled.as_ref().is_none_or(|(k, _)| *k != scaler_key) {
-            let mut w = Windowed::load(cfg, file)?;
+            let mut w = raw.clone();
             w.scale(&global.scaler)?;
             scaled = Some((scaler_key, w));
         }

@@ -246,7 +246,7 @@ impl Model {
 
     /// Scores windows `idx` of scaled `data`.
     pub fn score(&self, data: &Dataset, windows: &Windows, idx: &[usize], device: &Device) -> Result<Scores> {
-        let wd = WindowData { values: data.values(), channels: data.n_features(), windows, row_labels: data.labels() };
+        let wd = WindowData::of(data, windows);
         self.detector.score(self.task(), &wd, idx, &self.manifest.scaler, self.manifest.decision.eps, device)
     }
 

@@ -38,18 +38,12 @@ pub struct Prepared {
 impl Prepared {
     /// The windows as batches read them.
     pub fn window_data(&self) -> WindowData<'_> {
-        WindowData {
-            values: self.data.values(),
-            channels: self.data.n_features(),
-            windows: &self.windows,
-            row_labels: self.data.labels(),
-        }
+        WindowData::of(&self.data, &self.windows)
     }
 
     /// The sizes a network is built for.
     pub fn dims(&self) -> NetDims {
-        let wd = self.window_data();
-        NetDims { channels: self.data.n_features(), steps: wd.steps(), horizon: wd.horizon() }
+        self.window_data().dims()
     }
 }
 

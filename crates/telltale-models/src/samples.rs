@@ -5,7 +5,9 @@
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
-use telltale_core::Windows;
+use telltale_core::{Dataset, Windows};
+
+use crate::presets::NetDims;
 
 /// Simple window augmentation for training batches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -37,7 +39,17 @@ pub struct WindowData<'a> {
     pub row_labels: Option<&'a [u8]>,
 }
 
-impl WindowData<'_> {
+impl<'a> WindowData<'a> {
+    /// The windows of `data` (its values, features and row labels) as batches read them.
+    pub fn of(data: &'a Dataset, windows: &'a Windows) -> WindowData<'a> {
+        WindowData { values: data.values(), channels: data.n_features(), windows, row_labels: data.labels() }
+    }
+
+    /// The sizes a network is built for.
+    pub fn dims(&self) -> NetDims {
+        NetDims { channels: self.channels, steps: self.steps(), horizon: self.horizon() }
+    }
+
     /// Input steps per window.
     pub fn steps(&self) -> usize {
         self.windows.input_len()

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -248,6 +248,46 @@ fn epoch_order(cfg: &TrainConfig, data: &WindowData, idx: &[usize], rng: &mut Ra
     order
 }
 
+/// What every mini-batch of a training pass shares.
+struct Pass<'a> {
+    task: Task,
+    weights: Option<[f32; 2]>,
+    recon_weight: f64,
+    cfg: &'a TrainConfig,
+    device: &'a Device,
+}
+
+impl Pass<'_> {
+    /// One epoch of Adam over `order` in mini-batches; `after_batch` sees the network after each step (and the
+    /// batch's number). Gives the network and the loss summed over the windows.
+    #[allow(clippy::too_many_arguments)]
+    fn epoch(
+        &self,
+        mut net: Net,
+        optim: &mut ModuleOptimizer,
+        data: &WindowData,
+        order: &[usize],
+        epoch: usize,
+        rng: &mut Randomness,
+        after_batch: &mut dyn FnMut(Net, usize) -> Net,
+    ) -> Result<(Net, f64)> {
+        let cfg = self.cfg;
+        let mut total = 0.0;
+        for (k, chunk) in order.chunks(cfg.batch_size).enumerate() {
+            let batch = make_batch(data, chunk, self.task, self.weights, Some((&mut *rng, &cfg.augment)), self.device);
+            let l = loss(net.forward(batch.x.clone()), batch, self.recon_weight);
+            let value = f64::from(l.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(Error::Diverged { epoch, loss: value });
+            }
+            total += value * chunk.len() as f64;
+            let grads = GradientsParams::from_grads(l.backward(), &net);
+            net = after_batch(optim.step(cfg.learning_rate, net, grads), k);
+        }
+        Ok((net, total))
+    }
+}
+
 /// Mean loss and (classifiers) accuracy of `net` in inference mode over `idx`.
 pub fn evaluate_loss(
     net: &Net,
@@ -311,19 +351,12 @@ pub fn train(
         let started = Instant::now();
         let order = epoch_order(cfg, data, &train_idx, &mut rng);
         let batches = order.len().div_ceil(cfg.batch_size);
-        let mut total = 0.0;
-        for (k, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let batch = make_batch(data, chunk, task, weights, Some((&mut rng, &cfg.augment)), &ad);
-            let l = loss(net.forward(batch.x.clone()), batch, recon_weight);
-            let value = f64::from(l.clone().into_scalar::<f32>());
-            if !value.is_finite() {
-                return Err(Error::Diverged { epoch, loss: value });
-            }
-            total += value * chunk.len() as f64;
-            let grads = GradientsParams::from_grads(l.backward(), &net);
-            net = optim.step(cfg.learning_rate, net, grads);
+        let pass = Pass { task, weights, recon_weight, cfg, device: &ad };
+        let total;
+        (net, total) = pass.epoch(net, &mut optim, data, &order, epoch, &mut rng, &mut |net, k| {
             observer.on_batch(epoch, k + 1, batches);
-        }
+            net
+        })?;
         let seconds = started.elapsed().as_secs_f64();
         let (val_loss, val_accuracy) = if val_idx.is_empty() {
             (None, None)
@@ -380,21 +413,13 @@ pub fn train_epochs(
     }
     let mut optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32).init();
     let weights = class_weights(cfg, data, &fit);
+    let pass = Pass { task, weights, recon_weight, cfg, device };
     let mut last = f64::NAN;
     for epoch in 1..=epochs {
         let order = epoch_order(cfg, data, &fit, rng);
-        let mut total = 0.0;
-        for chunk in order.chunks(cfg.batch_size) {
-            let batch = make_batch(data, chunk, task, weights, Some((&mut *rng, &cfg.augment)), device);
-            let l = loss(net.forward(batch.x.clone()), batch, recon_weight);
-            let value = f64::from(l.clone().into_scalar::<f32>());
-            if !value.is_finite() {
-                return Err(Error::Diverged { epoch, loss: value });
-            }
-            total += value * chunk.len() as f64;
-            let grads = GradientsParams::from_grads(l.backward(), &net);
-            net = after_step(optim.step(cfg.learning_rate, net, grads), cfg.learning_rate);
-        }
+        let total;
+        (net, total) =
+            pass.epoch(net, &mut optim, data, &order, epoch, rng, &mut |net, _| after_step(net, cfg.learning_rate))?;
         last = total / order.len() as f64;
     }
     Ok((net.valid(), last))

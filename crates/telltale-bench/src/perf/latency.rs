@@ -139,8 +139,7 @@ pub fn run(args: &LatencyOptions) -> Result<LatencyReport> {
     let (data, windows) = model.read_data(&model.data_path())?;
     let split = model.manifest.experiment.split.split(&data, &windows)?;
     let idx = if split.test.is_empty() { (0..windows.len()).collect() } else { split.test };
-    let wd =
-        WindowData { values: data.values(), channels: data.n_features(), windows: &windows, row_labels: data.labels() };
+    let wd = WindowData::of(&data, &windows);
     let x = wd.inputs(&idx);
     let (n, (t, c)) = (idx.len(), rt.network.input_shape());
     if n == 0 {
