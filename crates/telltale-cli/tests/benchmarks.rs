@@ -521,10 +521,12 @@ fn bench_federated_survives_a_killed_site_and_a_restarted_coordinator() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let example = std::fs::read_to_string(root.join("examples/federated-accelerometer.toml")).expect("example");
     let data = root.join("data/accelerometer.csv").canonicalize().expect("bundled data");
-    let config = example
-        .replace("\"../data/accelerometer.csv\"", &format!("{:?}", data.display().to_string()))
-        .replace("rounds = 20", "rounds = 6")
-        .replace("deadline_s = 60", "deadline_s = 15");
+    let mut config = example.replace("\"../data/accelerometer.csv\"", &format!("{:?}", data.display().to_string()));
+    // 40 of the example's rounds (each one SGD step a site), the killed site's round closing after 15 s.
+    for (from, to) in [("rounds = 600", "rounds = 40"), ("deadline_s = 20", "deadline_s = 15")] {
+        assert!(config.contains(from), "the example has no '{from}'");
+        config = config.replace(from, to);
+    }
     let config = dir.write("run.toml", config);
     let run = |chaos: bool, work: &str| -> Value {
         let work = dir.path(work);
@@ -542,15 +544,16 @@ fn bench_federated_survives_a_killed_site_and_a_restarted_coordinator() {
     let rounds = |j: &Value| -> Vec<u64> {
         j["rounds"].as_array().expect("rounds").iter().filter_map(|r| r["round"].as_u64()).collect()
     };
-    assert_eq!(rounds(&plain), (1..=6).collect::<Vec<_>>());
-    assert_eq!(rounds(&chaos), (1..=6).collect::<Vec<_>>());
+    assert_eq!(rounds(&plain), (1..=40).collect::<Vec<_>>());
+    assert_eq!(rounds(&chaos), (1..=40).collect::<Vec<_>>());
     assert_eq!(chaos["chaos"]["sites_killed"], 1);
     assert_eq!(chaos["chaos"]["coordinator_restarts"], 1);
     let used: Vec<u64> =
         chaos["rounds"].as_array().expect("rounds").iter().filter_map(|r| r["used"].as_u64()).collect();
-    // Round 2 closed at its deadline without the killed site; it was back from round 3.
-    assert_eq!(used[1], 3, "sites used per round: {used:?}");
-    assert!(used[2..].iter().all(|&u| u == 4), "sites used per round: {used:?}");
+    // One round closed at its deadline without the killed site (round 2, or 3 when it had answered 2 before it
+    // died); it was back from the next.
+    let short: Vec<usize> = (0..used.len()).filter(|&i| used[i] != 4).collect();
+    assert!(short.len() == 1 && (1..=2).contains(&short[0]) && used[short[0]] == 3, "sites used: {used:?}");
     for key in ["accuracy", "roc_auc"] {
         let (a, b) = (plain["final"][key].as_f64().expect(key), chaos["final"][key].as_f64().expect(key));
         assert!((a - b).abs() <= 0.06, "{key}: undisturbed {a}, with faults {b}");

@@ -7,8 +7,11 @@
 //! clients = 5          # sites expected to join
 //! fraction = 1.0       # share of joined sites asked each round (FedAvg's C)
 //! local_epochs = 1     # epochs each site trains per round (E); the batch size is train.batch_size
+//! local_steps = 4      # or: mini-batches each site trains per round (instead of local_epochs)
+//! local_optimizer = "adam"  # adam (fresh each round) | sgd; local_lr its rate (default train.learning_rate)
 //! mu = 0.0             # FedProx's proximal term (0: FedAvg)
-//! server_momentum = 0  # FedAvgM's β (0: FedAvg); server_lr = 1 its step
+//! server_optimizer = "sgd"  # sgd: FedAvg / FedAvgM | adam: FedAdam
+//! server_momentum = 0  # FedAvgM's β, or FedAdam's β1; server_lr its step (default 1 for sgd, 0.001 adam)
 //! batch_size = 64      # local mini-batch (default train.batch_size)
 //! deadline_s = 120     # a round closes with the updates that arrived by then
 //! codec = "topk:0.01"  # f32 | int8 | topk:FRACTION | sign
@@ -18,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use telltale_models::config::{ExperimentConfig, ModelConfig, ValidExperimentConfig};
+use telltale_models::train::LocalOptimizer;
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
@@ -38,13 +42,25 @@ pub struct FederatedConfig {
     pub fraction: f64,
     /// Epochs a site trains per round.
     pub local_epochs: usize,
+    /// Mini-batches a site trains per round, instead of `local_epochs` epochs.
+    pub local_steps: Option<usize>,
+    /// The sites' optimizer.
+    pub local_optimizer: LocalOptimizer,
+    /// The sites' learning rate (default: train.learning_rate).
+    pub local_lr: Option<f64>,
     /// FedProx's μ: each step pulls a site's weights toward the global ones by `lr·μ·(w − w_global)`.
     pub mu: f64,
-    /// The server's step: the global weights move by `server_lr` times the momentum of the mean update.
-    pub server_lr: f64,
-    /// The server's momentum β (FedAvgM, Hsu et al. 2019): `v ← β·v + mean update`, `w ← w + server_lr·v`. 0 with
-    /// `server_lr` 1 is plain FedAvg.
+    /// How the server applies the mean update.
+    pub server_optimizer: ServerOptimizer,
+    /// The server's step (default 1 with `sgd`, 0.001 with `adam`).
+    pub server_lr: Option<f64>,
+    /// With `sgd`, the momentum β (FedAvgM, Hsu et al. 2019): `v ← β·v + mean update`, `w ← w + server_lr·v`; 0
+    /// with `server_lr` 1 is plain FedAvg. With `adam`, β1.
     pub server_momentum: f64,
+    /// With `adam`, β2.
+    pub server_beta2: f64,
+    /// With `adam`, the ε (Reddi et al.'s τ) added to the root of the second moment.
+    pub server_epsilon: f64,
     /// Windows per local mini-batch (default: train.batch_size).
     pub batch_size: Option<usize>,
     /// Seconds after which a round closes with the updates that arrived.
@@ -72,9 +88,15 @@ impl Default for FederatedConfig {
             min_clients: None,
             fraction: 1.0,
             local_epochs: 1,
+            local_steps: None,
+            local_optimizer: LocalOptimizer::Adam,
+            local_lr: None,
             mu: 0.0,
-            server_lr: 1.0,
+            server_optimizer: ServerOptimizer::Sgd,
+            server_lr: None,
             server_momentum: 0.0,
+            server_beta2: 0.999,
+            server_epsilon: 1e-8,
             batch_size: None,
             deadline_s: 120.0,
             join_deadline_s: 300.0,
@@ -85,6 +107,18 @@ impl Default for FederatedConfig {
             sites: Vec::new(),
         }
     }
+}
+
+/// How the server applies the mean of the sites' updates (Reddi et al., "Adaptive Federated Optimization",
+/// ICLR 2021: the negated mean update is a pseudo-gradient for a server optimizer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerOptimizer {
+    /// FedAvg, or FedAvgM with `server_momentum`.
+    #[default]
+    Sgd,
+    /// FedAdam: Adam on the pseudo-gradient, its moments kept by the coordinator (and on disk).
+    Adam,
 }
 
 /// A checked run: the experiment and its federated settings.
@@ -120,6 +154,9 @@ impl FederatedConfig {
         positive("rounds", self.rounds)?;
         positive("clients", self.clients)?;
         positive("local_epochs", self.local_epochs)?;
+        if self.local_steps == Some(0) {
+            return Err(Error::config("federated.local_steps", "must be at least 1"));
+        }
         if let Some(m) = self.min_clients
             && (m == 0 || m > self.clients)
         {
@@ -137,6 +174,9 @@ impl FederatedConfig {
         if self.batch_size == Some(0) {
             return Err(Error::config("federated.batch_size", "must be at least 1"));
         }
+        if !(0.0..1.0).contains(&self.server_beta2) {
+            return Err(Error::config("federated.server_beta2", format!("{} is not in [0, 1)", self.server_beta2)));
+        }
         for (key, v) in [("mu", self.mu)] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(Error::config(format!("federated.{key}"), format!("{v} must be at least 0")));
@@ -146,7 +186,9 @@ impl FederatedConfig {
             ("deadline_s", self.deadline_s),
             ("join_deadline_s", self.join_deadline_s),
             ("outlier_factor", self.outlier_factor),
-            ("server_lr", self.server_lr),
+            ("server_lr", self.server_lr.unwrap_or(1.0)),
+            ("server_epsilon", self.server_epsilon),
+            ("local_lr", self.local_lr.unwrap_or(1.0)),
             ("clip_norm", self.clip_norm.unwrap_or(1.0)),
         ] {
             if !(v > 0.0 && v.is_finite()) {
@@ -162,6 +204,14 @@ impl FederatedConfig {
             return Err(Error::config("federated.shard_by", "federated.sites needs the column it splits"));
         }
         Ok(())
+    }
+
+    /// The server's step, its default by optimizer.
+    pub fn server_lr(&self) -> f64 {
+        self.server_lr.unwrap_or(match self.server_optimizer {
+            ServerOptimizer::Sgd => 1.0,
+            ServerOptimizer::Adam => 1e-3,
+        })
     }
 }
 
@@ -266,6 +316,10 @@ preset = "cnn-lstm"
             ("[federated]\nfraction = 1.5\n", "federated.fraction"),
             ("[federated]\nclients = 2\nmin_clients = 3\n", "federated.min_clients"),
             ("[federated]\nserver_momentum = 1.0\n", "federated.server_momentum"),
+            ("[federated]\nserver_optimizer = \"adam\"\nserver_beta2 = 1.0\n", "federated.server_beta2"),
+            ("[federated]\nserver_optimizer = \"yogi\"\n", "server_optimizer"),
+            ("[federated]\nlocal_steps = 0\n", "federated.local_steps"),
+            ("[federated]\nlocal_lr = 0.0\n", "federated.local_lr"),
             ("[federated]\nrun = \"a/b\"\n", "federated.run"),
             ("[federated]\nsites = [[\"1\"]]\n", "federated.shard_by"),
             ("[federated]\ncodec = \"zip\"\n", "codec"),

@@ -21,6 +21,7 @@ use crate::judge::{Figures, judge};
 use crate::message::{self, Global, Join, Update};
 use crate::moments::Moments;
 use crate::params::{self, Flat};
+use crate::server::{Accepted, aggregate};
 use crate::state::{Refused, RoundRecord, State};
 
 /// How a run ended.
@@ -30,14 +31,6 @@ pub struct Finished {
     pub state: State,
     /// The final global model's figures.
     pub last: Figures,
-}
-
-/// An update accepted for aggregation.
-struct Accepted {
-    site: String,
-    samples: usize,
-    loss: f64,
-    delta: Vec<f32>,
 }
 
 /// Runs (or resumes, from the state under `out`) the federated run `fed` over `bus`; writes each round's
@@ -82,6 +75,9 @@ pub fn coordinate(
             momentum: false,
             weights: shape.values.clone(),
             velocity: Vec::new(),
+            second_moment: false,
+            second: Vec::new(),
+            server_steps: 0,
         },
     };
     state.starts += 1;
@@ -183,7 +179,7 @@ pub fn coordinate(
         screen(&mut accepted, &mut refused, fed.federated.outlier_factor, fed.federated.clip_norm);
         // Summed in the sites' order, not their arrival's: the same updates give the same model.
         accepted.sort_by(|a, b| a.site.cmp(&b.site));
-        let train_loss = aggregate(&mut state, &accepted, fed.federated.server_lr, fed.federated.server_momentum);
+        let train_loss = aggregate(&mut state, &accepted, &fed.federated);
         let net = params::assign(net_cfg.init(&dims, device), &state.weights)?;
         let figures = judge(fed, &holdout, &net, device)?;
         let record = RoundRecord {
@@ -404,78 +400,12 @@ fn screen(accepted: &mut Vec<Accepted>, refused: &mut Refused, factor: f64, clip
     }
 }
 
-/// FedAvg (FedAvgM with momentum `beta`): the windows-weighted mean of the updates, through the server's
-/// momentum, times `lr`, added to the weights; gives the weighted mean local loss.
-fn aggregate(state: &mut State, accepted: &[Accepted], lr: f64, beta: f64) -> Option<f64> {
-    let total: usize = accepted.iter().map(|a| a.samples).sum();
-    if total == 0 {
-        return None;
-    }
-    let weights = &mut state.weights;
-    let mut sum = vec![0f64; weights.len()];
-    for a in accepted {
-        let w = a.samples as f64 / total as f64;
-        for (s, d) in sum.iter_mut().zip(&a.delta) {
-            *s += w * f64::from(*d);
-        }
-    }
-    if beta > 0.0 {
-        if state.velocity.len() != sum.len() {
-            state.velocity = vec![0.0; sum.len()];
-        }
-        state.momentum = true;
-        for (v, s) in state.velocity.iter_mut().zip(sum.iter_mut()) {
-            *v = (beta * f64::from(*v) + *s) as f32;
-            *s = f64::from(*v);
-        }
-    }
-    for (x, s) in weights.iter_mut().zip(sum) {
-        *x = (f64::from(*x) + lr * s) as f32;
-    }
-    Some(accepted.iter().map(|a| a.loss * a.samples as f64).sum::<f64>() / total as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn acc(site: &str, samples: usize, delta: Vec<f32>) -> Accepted {
         Accepted { site: site.into(), samples, loss: 1.0, delta }
-    }
-
-    fn state(weights: Vec<f32>) -> State {
-        State {
-            run: "r".into(),
-            instance: "i".into(),
-            round: 0,
-            scaler: None,
-            joined: BTreeMap::new(),
-            history: Vec::new(),
-            starts: 1,
-            momentum: false,
-            weights,
-            velocity: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn fedavg_weighs_updates_by_windows() {
-        let mut s = state(vec![1.0, 1.0]);
-        let loss = aggregate(&mut s, &[acc("a", 1, vec![4.0, 0.0]), acc("b", 3, vec![0.0, 4.0])], 1.0, 0.0);
-        assert_eq!(s.weights, vec![2.0, 4.0]);
-        assert_eq!(loss, Some(1.0));
-        assert_eq!(aggregate(&mut s, &[], 1.0, 0.0), None);
-        assert_eq!(s.weights, vec![2.0, 4.0]);
-    }
-
-    #[test]
-    fn server_momentum_carries_the_last_rounds_mean() {
-        let mut s = state(vec![0.0]);
-        aggregate(&mut s, &[acc("a", 1, vec![1.0])], 1.0, 0.5);
-        aggregate(&mut s, &[acc("a", 1, vec![1.0])], 1.0, 0.5);
-        // v = 1, then 0.5 + 1: the weights move 1 + 1.5.
-        assert_eq!(s.weights, vec![2.5]);
-        assert_eq!(s.velocity, vec![1.5]);
     }
 
     #[test]

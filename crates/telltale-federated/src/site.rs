@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use telltale_models::config::ModelConfig;
-use telltale_models::samples::Randomness;
-use telltale_models::train::train_epochs;
+use telltale_models::train::{Budget, train_epochs};
 
 use crate::bus::Bus;
 use crate::codec::Encoder;
@@ -70,7 +69,6 @@ pub fn run_site(
     let mut scaled: Option<(String, Windowed)> = None;
     let mut encoder = Encoder::new(fed.federated.codec);
     let mut answered: Option<(usize, String, u64, Vec<u8>)> = None;
-    let mut rng = Randomness::new(cfg.seed ^ hash_name(name));
     let mut summary = SiteSummary::default();
     let mut heard = Instant::now();
     loop {
@@ -166,6 +164,13 @@ pub fn run_site(
         if let Some(b) = fed.federated.batch_size {
             train_cfg.batch_size = b;
         }
+        if let Some(lr) = fed.federated.local_lr {
+            train_cfg.learning_rate = lr;
+        }
+        let budget = match fed.federated.local_steps {
+            Some(n) => Budget::Steps(n),
+            None => Budget::Epochs(global.local_epochs),
+        };
         let (trained, loss) = train_epochs(
             net,
             task,
@@ -173,8 +178,9 @@ pub fn run_site(
             &data.window_data(),
             &all,
             &train_cfg,
-            global.local_epochs,
-            &mut rng,
+            budget,
+            fed.federated.local_optimizer,
+            round_seed(cfg.seed, name, global.round),
             &ad,
             &mut |net, lr| {
                 if mu > 0.0 {
@@ -236,8 +242,11 @@ pub fn fetch_spec(bus: &mut dyn Bus, run: Option<&str>, wait: Duration) -> Resul
     }
 }
 
-fn hash_name(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+/// The seed of a site's training in a round, from the run's seed, the site's name and the round: a site that
+/// restarts trains a round exactly as it would have without the stop.
+fn round_seed(seed: u64, name: &str, round: usize) -> u64 {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (seed ^ h ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
 
 /// FedProx's proximal step, decoupled from Adam as AdamW decouples weight decay: `w ← w − lr·μ·(w − w_global)`.

@@ -106,9 +106,19 @@ pub struct State {
     /// The weights (in `global-NNNN.f32`, not in the JSON).
     #[serde(skip)]
     pub weights: Vec<f32>,
-    /// The server's momentum, as many values as weights or none (after the weights in the same file).
+    /// The server's momentum (FedAvgM) or first moment (FedAdam), as many values as weights or none (after the
+    /// weights in the same file).
     #[serde(skip)]
     pub velocity: Vec<f32>,
+    /// True when the weights' file also holds FedAdam's second moment (after the momentum).
+    #[serde(default)]
+    pub second_moment: bool,
+    /// FedAdam's second moment, as many values as weights or none.
+    #[serde(skip)]
+    pub second: Vec<f32>,
+    /// Steps the server optimizer took (FedAdam's bias correction counts them).
+    #[serde(default)]
+    pub server_steps: u64,
 }
 
 fn weights_path(out: &Path, round: usize) -> PathBuf {
@@ -132,11 +142,19 @@ impl State {
         }
         let mut values: Vec<f32> =
             bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let parts = 1 + usize::from(state.momentum) + usize::from(state.second_moment);
+        if !values.len().is_multiple_of(parts) {
+            return Err(Error::State {
+                path: weights,
+                message: format!("{} values do not split into {parts} equal parts (weights and moments)", values.len()),
+            });
+        }
+        let n = values.len() / parts;
+        if state.second_moment {
+            state.second = values.split_off(values.len() - n);
+        }
         if state.momentum {
-            if !values.len().is_multiple_of(2) {
-                return Err(Error::State { path: weights, message: "weights and momentum of unequal lengths".into() });
-            }
-            state.velocity = values.split_off(values.len() / 2);
+            state.velocity = values.split_off(n);
         }
         state.weights = values;
         Ok(Some(state))
@@ -147,7 +165,8 @@ impl State {
         std::fs::create_dir_all(out).map_err(Error::io(out))?;
         let json = out.join("state.json");
         let weights = weights_path(out, self.round);
-        let bytes: Vec<u8> = self.weights.iter().chain(&self.velocity).flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> =
+            self.weights.iter().chain(&self.velocity).chain(&self.second).flat_map(|v| v.to_le_bytes()).collect();
         write_whole(&weights, &bytes)?;
         let text =
             serde_json::to_vec_pretty(self).map_err(|e| Error::State { path: json.clone(), message: e.to_string() })?;

@@ -72,6 +72,15 @@ codec = "{codec}"
     )
 }
 
+/// burn's random generator is one per process: a network initialised on one thread while another test seeds
+/// and initialises its own draws from the same stream. The tests of this file take turns, so a run's initial
+/// weights are its seed's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn broker() -> BrokerUrl {
     let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     Embedded { max_payload: 4 << 20, ..Embedded::open(listen) }.start().expect("embedded broker")
@@ -87,6 +96,7 @@ fn site_thread(url: BrokerUrl, name: &'static str, file: String) -> std::thread:
 
 #[test]
 fn two_sites_train_a_model_that_evaluate_reads() {
+    let _turn = one_at_a_time();
     let dir = Scratch::new("fl-two-sites");
     let fed = ValidFederated::load(Path::new(&run_file(&dir, 3, 2, "topk:0.2"))).expect("run file");
     let url = broker();
@@ -199,6 +209,7 @@ impl Bus for Scripted {
 
 #[test]
 fn bad_updates_are_refused_and_counted_and_leave_the_model_as_it_was() {
+    let _turn = one_at_a_time();
     let dir = Scratch::new("fl-faults");
     let fed = ValidFederated::load(Path::new(&run_file(&dir, 2, 1, "f32"))).expect("run file");
     let values: Vec<f32> = (0..200).map(|i| (i % 7) as f32).collect();
@@ -234,6 +245,7 @@ fn bad_updates_are_refused_and_counted_and_leave_the_model_as_it_was() {
 
 #[test]
 fn a_restarted_coordinator_resumes_after_its_last_round() {
+    let _turn = one_at_a_time();
     let dir = Scratch::new("fl-resume");
     let out = dir.dir().join("out");
     let file = run_file(&dir, 2, 1, "int8");
@@ -259,9 +271,53 @@ fn a_restarted_coordinator_resumes_after_its_last_round() {
     assert_eq!(site.join().expect("site"), 2);
 }
 
+/// FedAdam on one SGD step a site: a run stopped after round 2 and resumed (coordinator and site both started
+/// again) ends with the weights of a run that never stopped. The server's two moments and step count come back
+/// from disk, and a site trains a round the same whoever asks it and whenever.
+#[test]
+fn a_stopped_and_resumed_fedadam_run_ends_where_an_unbroken_one_does() {
+    let _turn = one_at_a_time();
+    let dir = Scratch::new("fl-fedadam");
+    let text = std::fs::read_to_string(run_file(&dir, 4, 1, "f32")).expect("run file").replace(
+        "local_epochs = 2",
+        "local_steps = 1\nlocal_optimizer = \"sgd\"\nlocal_lr = 1.0\nserver_optimizer = \"adam\"\nserver_lr = 0.01\nserver_momentum = 0.9",
+    );
+    let unbroken_file = dir.write("unbroken.toml", text.clone());
+    let site_file = dir.write("only.csv", data(&[1, 2, 3]));
+    let url = broker();
+    let run = |file: &str, out: &Path, rounds: Option<usize>| -> State {
+        let fed = ValidFederated::load(Path::new(file)).expect("run file");
+        let fed = match rounds {
+            Some(r) => {
+                ValidFederated::from_toml(&fed.text.replace("rounds = 4", &format!("rounds = {r}")), Path::new(file))
+                    .expect("run")
+            }
+            None => fed,
+        };
+        let site = site_thread(url.clone(), "only", site_file.clone());
+        let mut bus = Mqtt::connect(&url, "test-coordinator").expect("connect");
+        let done = coordinate(&fed, &mut bus, out, &Device::flex(), &mut |_| {}).expect("run");
+        site.join().expect("site");
+        done.state
+    };
+    let unbroken = run(&unbroken_file, &dir.dir().join("unbroken"), None);
+    let broken_out = dir.dir().join("broken");
+    let first = run(&unbroken_file, &broken_out, Some(2));
+    assert_eq!((first.round, first.server_steps), (2, 2));
+    let stored = State::load(&broken_out).expect("state").expect("stored");
+    assert_eq!((stored.velocity.len(), stored.second.len()), (first.weights.len(), first.weights.len()));
+    assert_eq!((stored.velocity.clone(), stored.second.clone()), (first.velocity, first.second));
+    let resumed = run(&unbroken_file, &broken_out, None);
+    assert_eq!((resumed.round, resumed.server_steps, resumed.starts), (4, 4, 2));
+    assert_eq!(unbroken.server_steps, 4);
+    assert!(unbroken.weights != first.weights, "rounds 3 and 4 moved the weights");
+    assert_eq!(resumed.weights, unbroken.weights);
+}
+
 /// Seed 004's attention-LSTM and the autoencoders train this way too: one site, two rounds, a model directory.
 #[test]
 fn the_attention_lstm_and_the_autoencoders_train_federated() {
+    let _turn = one_at_a_time();
     for preset in ["attention-lstm", "lstm-ae", "dense-ae"] {
         let dir = Scratch::new(&format!("fl-{preset}"));
         let text = std::fs::read_to_string(run_file(&dir, 2, 1, "sign")).expect("run file");

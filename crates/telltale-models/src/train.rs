@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -258,7 +258,7 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
-    /// One epoch of Adam over `order` in mini-batches; `after_batch` sees the network after each step (and the
+    /// One pass of `optim` over `order` in mini-batches; `after_batch` sees the network after each step (and the
     /// batch's number). Gives the network and the loss summed over the windows.
     #[allow(clippy::too_many_arguments)]
     fn epoch(
@@ -388,11 +388,34 @@ pub fn train(
     Ok(Trained { net, history, best_epoch, stopped_early })
 }
 
-/// The local step of federated training: `epochs` epochs of Adam (fresh state) on `net`, which lives on an
+/// The optimizer of a federated site's local training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocalOptimizer {
+    /// Adam, its state fresh each round (FedAvg as most implementations run it).
+    #[default]
+    Adam,
+    /// Plain SGD: a site's update is the learning rate times its summed gradients, which suits a server that
+    /// applies its own optimizer (FedAdam) to them.
+    Sgd,
+}
+
+/// How much a federated site trains per round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Whole passes over the site's windows.
+    Epochs(usize),
+    /// Mini-batches (the shuffled windows taken in turn, reshuffled when they run out).
+    Steps(usize),
+}
+
+/// The local step of federated training: `budget` of `optimizer` (fresh state) on `net`, which lives on an
 /// autodiff device (`device`, as [`NetConfig::init`] on `device.autodiff()` gives it), over the windows `idx`
-/// a model of `task` fits on. No validation and no early stopping: the coordinator judges the global model.
-/// `after_step` receives the network and the learning rate after each optimizer step (FedProx pulls the
-/// weights toward the global model there). Gives the network in inference mode and the last epoch's mean loss.
+/// a model of `task` fits on, with `cfg`'s batch size and learning rate. No validation and no early stopping:
+/// the coordinator judges the global model. `after_step` receives the network and the learning rate after each
+/// optimizer step (FedProx pulls the weights toward the global model there). Gives the network in inference
+/// mode and the mean loss of the last epoch (of all steps, with a step budget). `seed` fixes the shuffles,
+/// augmentation and dropout masks: the same seed, weights and data give the same result.
 #[allow(clippy::too_many_arguments)]
 pub fn train_epochs(
     mut net: Net,
@@ -401,22 +424,44 @@ pub fn train_epochs(
     data: &WindowData,
     idx: &[usize],
     cfg: &TrainConfig,
-    epochs: usize,
-    rng: &mut Randomness,
+    budget: Budget,
+    optimizer: LocalOptimizer,
+    seed: u64,
     device: &Device,
     after_step: &mut dyn FnMut(Net, f64) -> Net,
 ) -> Result<(Net, f64)> {
     cfg.validate()?;
+    dropout::seed(seed);
+    let rng = &mut Randomness::new(seed);
     let fit = fit_windows(task, data, idx)?;
     if fit.is_empty() {
         return Err(Error::Data("no windows to train on".into()));
     }
-    let mut optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32).init();
+    let mut optim = match optimizer {
+        LocalOptimizer::Adam => AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32).init(),
+        LocalOptimizer::Sgd => SgdConfig::new().init(),
+    };
     let weights = class_weights(cfg, data, &fit);
     let pass = Pass { task, weights, recon_weight, cfg, device };
+    let passes = match budget {
+        Budget::Epochs(n) => n,
+        Budget::Steps(_) => 1,
+    };
     let mut last = f64::NAN;
-    for epoch in 1..=epochs {
-        let order = epoch_order(cfg, data, &fit, rng);
+    for epoch in 1..=passes {
+        let order = match budget {
+            Budget::Epochs(_) => epoch_order(cfg, data, &fit, rng),
+            Budget::Steps(n) => {
+                let want = n.saturating_mul(cfg.batch_size);
+                let mut order = Vec::with_capacity(want);
+                while order.len() < want {
+                    order.extend(epoch_order(cfg, data, &fit, rng));
+                }
+                // Whole batches only: a short last batch would weigh its few windows as much as a full one.
+                order.truncate(want);
+                order
+            }
+        };
         let total;
         (net, total) =
             pass.epoch(net, &mut optim, data, &order, epoch, rng, &mut |net, _| after_step(net, cfg.learning_rate))?;
@@ -472,6 +517,49 @@ mod tests {
         assert_eq!((order.len(), ones), (14, 7), "7 normal windows, 2 anomalous repeated up to 7");
         let plain = epoch_order(&TrainConfig::default(), &wd, &idx, &mut Randomness::new(1));
         assert_eq!(plain.len(), 9);
+    }
+
+    #[test]
+    fn a_step_budget_takes_that_many_batches_and_a_seed_repeats_them() {
+        let n = 40;
+        let labels: Vec<u8> = (0..n).map(|i| u8::from(i % 3 == 0)).collect();
+        let values: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { 2.0 } else { (i as f32 * 0.37).sin() }).collect();
+        let d = Dataset::from_parts(vec!["v".into()], values, None, Some(labels)).expect("dataset");
+        let w = Windows::classify(&d, &WindowSpec { include_last: true, ..WindowSpec::new(1, 1) }).expect("windows");
+        let wd = WindowData { values: d.values(), channels: 1, windows: &w, row_labels: d.labels() };
+        let idx: Vec<usize> = (0..w.len()).collect();
+        let cfg = TrainConfig { batch_size: 8, ..TrainConfig::default() };
+        let net_cfg = NetConfig::Lstm(crate::presets::PlainLstmConfig::new().with_units(vec![4]));
+        let device = Device::flex().autodiff();
+        // One initial network for every run: burn's random generator is shared by this binary's test threads.
+        let start = net_cfg.init(&wd.dims(), &device);
+        let run = |budget: Budget, optimizer: LocalOptimizer, seed: u64| -> (usize, f64) {
+            let mut steps = 0;
+            let (_, loss) = train_epochs(
+                start.clone(),
+                Task::Classify,
+                0.0,
+                &wd,
+                &idx,
+                &cfg,
+                budget,
+                optimizer,
+                seed,
+                &device,
+                &mut |net, _| {
+                    steps += 1;
+                    net
+                },
+            )
+            .expect("trains");
+            (steps, loss)
+        };
+        // 40 windows in batches of 8: two epochs are 10 steps; a budget of 7 steps is 7, whatever the window count.
+        assert_eq!(run(Budget::Epochs(2), LocalOptimizer::Adam, 1).0, 10);
+        let (steps, loss) = run(Budget::Steps(7), LocalOptimizer::Sgd, 1);
+        assert_eq!(steps, 7);
+        assert_eq!(run(Budget::Steps(7), LocalOptimizer::Sgd, 1), (7, loss));
+        assert_ne!(run(Budget::Steps(7), LocalOptimizer::Sgd, 2).1, loss, "another seed, other batches");
     }
 
     #[test]

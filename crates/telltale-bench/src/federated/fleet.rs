@@ -128,8 +128,9 @@ impl Fleet<'_> {
             if !self.opts.chaos || round >= rounds {
                 continue;
             }
-            // Right after round 1 closes, the victim is training round 2: kill it there. Round 2 closes at its
-            // deadline without it; the victim starts again then and rejoins from round 3.
+            // Right after round 1 closes, the victim is training round 2: kill it there. The first round that
+            // closes without it (at its deadline: round 2, or 3 when the victim had answered 2 before it died)
+            // starts it again; it rejoins from the next.
             if round == 1 && chaos.sites_killed == 0 {
                 sites[victim].kill()?;
                 sites[victim].wait()?;
@@ -137,7 +138,7 @@ impl Fleet<'_> {
                 killed_at = Some(round);
                 say(&format!("chaos: site-{} killed mid-round {}", victim + 1, round + 1));
             }
-            if killed_at.is_some_and(|k| round > k) {
+            if killed_at.is_some_and(|k| round > k && (short_of_sites(&line) || round > k + 1)) {
                 sites[victim] = self.site(&url, victim)?;
                 killed_at = None;
                 say(&format!("chaos: site-{} started again", victim + 1));
@@ -175,5 +176,24 @@ impl Fleet<'_> {
         let rounds: Vec<RoundRecord> = serde_json::from_value(json["rounds"].clone())
             .map_err(|e| Error::Failed(format!("the coordinator's rounds: {e}")))?;
         Ok(Flown { rounds, chaos, seconds })
+    }
+}
+
+/// True when a coordinator's round line (`round 2  sites 3/4 …`) used fewer updates than it asked for.
+fn short_of_sites(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let sites = words.by_ref().skip_while(|w| *w != "sites").nth(1);
+    sites.and_then(|s| s.split_once('/')).is_some_and(|(used, asked)| used != asked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_of_sites;
+
+    #[test]
+    fn a_round_line_tells_whether_a_site_was_missing() {
+        assert!(short_of_sites("round 2  sites 3/4  val_loss 0.6  test_acc 70.00"));
+        assert!(!short_of_sites("round 3  sites 4/4  val_loss 0.6"));
+        assert!(!short_of_sites("round 3 closed"));
     }
 }

@@ -140,7 +140,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Outcome> {
     )?;
     let mut exp = fed.experiment.clone().into_inner();
     exp.data.path = central_file[0].0.clone();
-    exp.train.epochs = fed.federated.rounds * fed.federated.local_epochs;
+    exp.train.epochs = central_epochs(&fed, &shards)?;
     exp.train.patience = 0;
     exp.train.restore_best = true;
     say(&format!("centralised: {} epochs on the union of the sites' rows", exp.train.epochs));
@@ -185,6 +185,20 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Outcome> {
         federated_seconds: flown.seconds,
         centralised_seconds,
     })
+}
+
+/// The centralised peer's epochs: `rounds × local_epochs`; with a step budget, the epochs that pass as many
+/// windows as all the sites' steps did (at least one).
+fn central_epochs(fed: &ValidFederated, shards: &[(PathBuf, usize)]) -> Result<usize> {
+    let f = &fed.federated;
+    let Some(steps) = f.local_steps else { return Ok(f.rounds * f.local_epochs) };
+    let batch = f.batch_size.unwrap_or(fed.experiment.train.batch_size);
+    let mut windows = 0usize;
+    for (path, _) in shards {
+        windows += telltale_federated::data::Windowed::load(&fed.experiment, path)?.windows.len();
+    }
+    let seen = f.rounds * steps * batch * shards.len();
+    Ok(seen.div_ceil(windows.max(1)).max(1))
 }
 
 /// The validation and test levels of a group-holdout split on `column` (never given to a site).
