@@ -57,6 +57,18 @@ if ! pinned; then
     npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 fi
 
+# ONNX Runtime and numpy from PyPI, in a venv of the build folder: the ONNX export test runs its files there.
+if ! target/ci-tools/bin/python -c "import onnxruntime, numpy" >/dev/null 2>&1; then
+    log "installing onnxruntime and numpy (PyPI) into target/ci-tools for the ONNX export test"
+    [ -x target/ci-tools/bin/pip ] || python3 -m venv target/ci-tools >/dev/null 2>&1 || {
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv target/ci-tools
+    }
+    target/ci-tools/bin/pip install -q --disable-pip-version-check onnxruntime numpy
+fi
+
 # --- checks -----------------------------------------------------------------
 log "format"
 cargo fmt --all -- --check
@@ -93,6 +105,17 @@ DOCS_RS=1 cargo check -p telltale-cli --features cuda,wgpu --locked --quiet
 
 log "tests"
 cargo test --workspace --locked --no-fail-fast
+
+# The edge runtime on the boards it is for: its tests (NEON and the scalar path against burn's stored outputs)
+# under qemu-user for the Raspberry Pi targets, and its no_std build in a firmware for Cortex-M4F/M7. The whole
+# binary's cross build is scripts/cross.sh (minutes on 2 cores).
+log "edge: telltale-runtime on aarch64 and armv7 (qemu-user), a Cortex-M4F firmware (qemu-system-arm)"
+. scripts/cross-env.sh
+for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
+    cargo test -p telltale-runtime --target "$target" --locked
+done
+# The no_std runtime in a Cortex-M4F firmware on QEMU's mps2-an386: outputs against the host's, RAM under 256 KB.
+scripts/firmware.sh
 
 log "benchmarks, each run once so they never rot (cargo bench times them)"
 cargo test --workspace --locked --benches

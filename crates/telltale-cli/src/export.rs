@@ -1,4 +1,4 @@
-//! `telltale export`: a trained network as one runtime model file.
+//! `telltale export`: a trained network as one runtime model file, or as an ONNX model.
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
@@ -13,17 +13,23 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let bytes = model.export_bytes(args.int8)?;
     // Checked before it is written: the file must load in the runtime.
     let loaded = telltale_runtime::Model::from_bytes(&bytes)?;
-    let out = args.out.clone().unwrap_or_else(|| args.model.join("model.safetensors"));
+    let (bytes, format, default_name) = if args.onnx {
+        let (header, tensors) = telltale_runtime::format::from_bytes(&bytes)?;
+        (telltale_runtime::onnx::to_onnx(&header, &tensors)?, "onnx", "model.onnx")
+    } else {
+        (bytes, "telltale", "model.safetensors")
+    };
+    let out = args.out.clone().unwrap_or_else(|| args.model.join(default_name));
     std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     let h = &loaded.header;
     if args.json {
         return print_json(&serde_json::json!({
-            "path": out, "bytes": bytes.len(), "preset": h.preset, "layers": h.layers.len(),
+            "path": out, "format": format, "bytes": bytes.len(), "preset": h.preset, "layers": h.layers.len(),
             "features": h.features, "steps": h.steps, "horizon": h.horizon,
         }));
     }
     emit(&format!(
-        "{}: {} ({} layers, {} features × {} steps), {} bytes\n",
+        "{}: {} ({} layers, {} features × {} steps), {format}, {} bytes\n",
         out.display(),
         h.preset,
         h.layers.len(),

@@ -550,3 +550,34 @@ fn compare_trains_each_configuration_on_its_split_over_seeds() {
     assert!(table.contains("weight seeds 1, 2") && table.contains("1-window µs"), "{table}");
     assert!(!telltale(&["compare", "--config", &s.path("missing.toml")]).status.success());
 }
+
+/// `export --onnx`: ONNX Runtime, given the first window's raw readings, gives the score `detect` gives (the
+/// scaler is inside the graph). Needs the Python of scripts/test.sh (`target/ci-tools`) or `TELLTALE_PYTHON`.
+#[test]
+fn an_onnx_export_scores_raw_readings_as_detect_does() {
+    let s = Scratch::new("models-cli-onnx");
+    let model = s.path("model");
+    ok_json(&telltale(&["train", "--config", &experiment(&s, ""), "--out", &model, "--json"]));
+    let onnx = s.path("model.onnx");
+    let j = ok_json(&telltale(&["export", "--model", &model, "--onnx", "--out", &onnx, "--json"]));
+    assert_eq!((j["format"].as_str(), j["steps"].as_u64()), (Some("onnx"), Some(60)));
+    let scores = s.path("scores.csv");
+    let out = telltale(&["detect", "--model", &model, "--data", &s.path("acc.csv"), "--out", &scores]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&scores).expect("scores");
+    let first = text.lines().nth(1).expect("a window");
+    let want: f64 = first.split(',').nth(5).and_then(|v| v.parse().ok()).expect("score column");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var("TELLTALE_PYTHON")
+        .unwrap_or_else(|_| root.join("target/ci-tools/bin/python").display().to_string());
+    let script = "import csv, math, sys, numpy as np, onnxruntime as ort\n\
+        rows = list(csv.DictReader(open(sys.argv[2])))[:60]\n\
+        x = np.array([[[float(r[c]) for c in 'xyz'] for r in rows]], dtype=np.float32)\n\
+        (y,) = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider']).run(['output'], {'input': x})\n\
+        print(1 / (1 + math.exp(-float(y.flatten()[0]))))";
+    let run = Command::new(&python).args(["-c", script, &onnx, &s.path("acc.csv")]).output();
+    let run = run.unwrap_or_else(|e| panic!("{python}: {e}: run scripts/test.sh, which installs onnxruntime there"));
+    assert!(run.status.success(), "{python}: {}", String::from_utf8_lossy(&run.stderr));
+    let got: f64 = String::from_utf8_lossy(&run.stdout).trim().parse().expect("a score");
+    assert!((got - want).abs() <= 1e-5, "ONNX Runtime {got}, detect {want}");
+}

@@ -23,6 +23,7 @@ pub mod gemm;
 pub mod layers;
 pub mod model;
 pub mod net;
+pub mod onnx;
 #[cfg(feature = "std")]
 pub mod pool;
 pub mod simd;

@@ -95,13 +95,19 @@ pub(crate) struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
 
-    /// The file to write (default: DIR/model.safetensors).
+    /// The file to write (default: DIR/model.safetensors, or DIR/model.onnx with --onnx).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
     /// Store weight matrices as int8 with one scale per column (about a quarter of the size).
     #[arg(long)]
     pub int8: bool,
+
+    /// Write an ONNX model (opset 17) instead: raw readings in, the scaler and the network inside, for ONNX
+    /// Runtime and the converters that start from ONNX. Convolution, dense, LSTM, GRU and TCN networks (with
+    /// --int8, the int8 weights widened back to f32).
+    #[arg(long)]
+    pub onnx: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]
