@@ -1,12 +1,4 @@
-//! A model file as an ONNX graph (opset 17), for the toolchains edge users already have (ONNX Runtime, and
-//! the converters that start from ONNX). The graph takes raw readings `[batch, steps, features]`, applies the
-//! file's scaler (`Sub`, `Div`), then its layers, and gives what the runtime's network gives, `[batch, t, c]`.
-//!
-//! Written by hand from the ONNX protobuf schema (`onnx.proto`: ModelProto, GraphProto, NodeProto,
-//! TensorProto, ValueInfoProto): no protobuf dependency. Layers mapped: convolution blocks (padding, stride,
-//! dilation, ReLU, max-pool), dense layers, LSTM and GRU (`linear_before_reset`, telltale's reset-after GRU),
-//! TCN residual blocks, the last step, repeat, crop, flatten and unflatten. Other layers (attention, the
-//! transposed convolution) are refused by name.
+//! The writer: a model file's header and tensors as an ONNX graph.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -17,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::format::{ConvSpec, DenseSpec, Header, LayerSpec, Tensors};
 use crate::net::Network;
 
-const FLOAT: u64 = 1;
-const INT64: u64 = 7;
+use super::{FLOAT, INT64};
+
 const ATTR_INT: u64 = 2;
 const ATTR_INTS: u64 = 7;
 /// Attributes that are one integer; the others this writer sets are integer lists.
