@@ -62,6 +62,7 @@ pub(super) struct Attr {
     pub(super) t: Option<Tensor>,
     pub(super) floats: Vec<f32>,
     pub(super) ints: Vec<i64>,
+    pub(super) strings: Vec<String>,
 }
 
 /// A graph node.
@@ -312,6 +313,7 @@ fn attr(b: &[u8]) -> Result<Attr> {
             (5, Wire::Bytes(s)) => a.t = Some(tensor(s)?.1),
             (7, w) => push_floats(&mut a.floats, w, what)?,
             (8, w) => push_varints(&mut a.ints, w, what)?,
+            (9, Wire::Bytes(s)) => a.strings.push(string(s)),
             _ => {}
         }
     }

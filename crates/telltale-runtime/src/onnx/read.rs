@@ -336,19 +336,32 @@ impl Mapper {
             }
             new[i] = total / rest;
         }
-        if new.iter().product::<usize>() != total || a.axes.first() != Some(&Ax::B) || new.first() != Some(&self.batch)
+        // A batch of one is a unit axis that a reshape may move (tf2onnx writes transposes so); a larger or open
+        // batch stays the first axis.
+        let b_unit = self.batch == 1;
+        if new.iter().product::<usize>() != total
+            || (!b_unit && (a.axes.first() != Some(&Ax::B) || new.first() != Some(&self.batch)))
         {
             return Err(refuse(node, format!("shape {new:?} for {dims:?} (the batch must stay the first axis)")));
         }
-        // The real axes after the batch, in order, with their sizes.
+        // The real axes besides the batch, in order, with their sizes.
         let real: Vec<(Ax, usize)> =
-            a.axes.iter().zip(&dims).skip(1).filter(|&(_, &d)| d > 1).map(|(&x, &d)| (x, d)).collect();
-        let wanted: Vec<usize> = new[1..].iter().copied().filter(|&d| d > 1).collect();
+            a.axes.iter().zip(&dims).filter(|&(&x, &d)| d > 1 && x != Ax::B).map(|(&x, &d)| (x, d)).collect();
+        let skip = usize::from(!b_unit);
+        let wanted: Vec<usize> = new[skip..].iter().copied().filter(|&d| d > 1).collect();
         let label = |sizes: &[(Ax, usize)]| -> Vec<Ax> {
             let mut it = sizes.iter();
-            let mut axes = vec![Ax::B];
-            for &d in &new[1..] {
-                axes.push(if d > 1 { it.next().map_or(Ax::U, |p| p.0) } else { Ax::U });
+            let mut axes = if b_unit { Vec::new() } else { vec![Ax::B] };
+            let mut placed = !b_unit;
+            for &d in &new[skip..] {
+                axes.push(match d {
+                    1 if !placed => {
+                        placed = true;
+                        Ax::B
+                    }
+                    1 => Ax::U,
+                    _ => it.next().map_or(Ax::U, |p| p.0),
+                });
             }
             axes
         };
@@ -635,8 +648,12 @@ impl Mapper {
         if dir != "forward" {
             return Err(refuse(node, format!("direction {dir} (the runtime's recurrent layers run forward)")));
         }
-        if node.attr("clip").is_some() || node.attr("activations").is_some() {
-            return Err(refuse(node, "clip or custom activations"));
+        let defaults: &[&str] = if lstm { &["Sigmoid", "Tanh", "Tanh"] } else { &["Sigmoid", "Tanh"] };
+        let custom = node.attr("activations").is_some_and(|a| {
+            a.strings.len() != defaults.len() || a.strings.iter().zip(defaults).any(|(s, d)| !s.eq_ignore_ascii_case(d))
+        });
+        if node.attr("clip").is_some() || custom {
+            return Err(refuse(node, "clip or activations other than the defaults"));
         }
         if lstm && (node.int("input_forget", 0) != 0 || node.input(7).is_some()) {
             return Err(refuse(node, "input_forget or peepholes"));
@@ -837,6 +854,22 @@ impl Mapper {
                 };
                 Tensor { dims, data }
             }
+            "Expand" => {
+                let (t, shape) = (k(0)?, k(1)?.ints());
+                let to: Vec<usize> = shape.iter().map(|&d| d.max(1) as usize).collect();
+                broadcast(&t, &to).ok_or_else(|| refuse(node, format!("expands {:?} to {to:?}", t.dims)))?
+            }
+            "Slice" => {
+                let (t, s, e) = (k(0)?, k(1)?.ints(), k(2)?.ints());
+                if t.dims.len() != 1 || s.len() != 1 || e.len() != 1 {
+                    return Err(refuse(node, "slices a constant of more than one axis"));
+                }
+                let v = t.ints();
+                let d = v.len() as i64;
+                let clamp = |x: i64| if x < 0 { (x + d).max(0) } else { x.min(d) } as usize;
+                let (s, e) = (clamp(s[0]), clamp(e[0]));
+                ints(&v[s..e.max(s)])
+            }
             "Concat" => {
                 let mut v = Vec::new();
                 for i in 0..node.inputs.len() {
@@ -889,6 +922,36 @@ impl Mapper {
         };
         Ok(out)
     }
+}
+
+/// `t` broadcast to `to` (numpy's rule, right-aligned), `None` where the shapes do not broadcast.
+fn broadcast(t: &Tensor, to: &[usize]) -> Option<Tensor> {
+    let rank = t.dims.len().max(to.len());
+    let pad =
+        |d: &[usize]| -> Vec<usize> { core::iter::repeat_n(1, rank - d.len()).chain(d.iter().copied()).collect() };
+    let (from, to) = (pad(&t.dims), pad(to));
+    let dims: Vec<usize> = from.iter().zip(&to).map(|(&a, &b)| if a == 1 { b } else { a }).collect();
+    if from.iter().zip(&dims).any(|(&a, &d)| a != 1 && a != d) {
+        return None;
+    }
+    let n: usize = dims.iter().product();
+    let source = |mut at: usize| -> usize {
+        let (mut src, mut stride) = (0, 1);
+        for i in (0..rank).rev() {
+            let idx = at % dims[i];
+            at /= dims[i];
+            if from[i] != 1 {
+                src += idx * stride;
+            }
+            stride *= from[i];
+        }
+        src
+    };
+    let data = match &t.data {
+        Data::I(v) => Data::I((0..n).map(|i| v[source(i)]).collect()),
+        Data::F(v) => Data::F((0..n).map(|i| v[source(i)]).collect()),
+    };
+    Some(Tensor { dims, data })
 }
 
 fn unsqueeze(node: &Node, a: &Act, list: Option<Vec<i64>>) -> Result<Act> {
