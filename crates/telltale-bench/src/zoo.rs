@@ -132,6 +132,13 @@ pub fn fit_score(
             Detector::Neural(t.net)
         }
         ModelConfig::Baseline(b) => Detector::Baseline(Baseline::fit(b, &twd, &fit, det.seed)?),
+        ModelConfig::Imported(_) => {
+            return Err(Error::Config {
+                field: format!("detector '{}' preset", det.name),
+                message: "an imported model is not fitted per series; the roster takes zoo presets and baselines"
+                    .into(),
+            });
+        }
     };
     let score = |data: &WindowData, idx: &[usize]| -> Result<Vec<f64>> {
         Ok(match (det.forecast_error, &detector) {

@@ -17,6 +17,7 @@ mod device;
 mod evaluate;
 mod export;
 mod federate;
+mod import;
 mod inspect;
 mod judge;
 mod latency;
@@ -144,6 +145,7 @@ fn main() -> ExitCode {
         Command::NabScore(args) => nab::run_score(args),
         Command::Report(args) => report::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),

@@ -37,7 +37,7 @@ pub fn judge(fed: &ValidFederated, holdout: &Holdout, net: &Net, device: &Device
     let wd = holdout.windowed.window_data();
     let recon = match &cfg.model {
         telltale_models::config::ModelConfig::Neural(n) => n.recon_weight(),
-        telltale_models::config::ModelConfig::Baseline(_) => 0.0,
+        telltale_models::config::ModelConfig::Baseline(_) | telltale_models::config::ModelConfig::Imported(_) => 0.0,
     };
     let (val_loss, val_accuracy) = evaluate_loss(net, task, recon, &wd, &holdout.val_fit, device);
     let identity = Scaler::Identity { n: holdout.windowed.data.n_features() };

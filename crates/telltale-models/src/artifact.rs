@@ -6,7 +6,9 @@
 //!                         configuration, features, scaler, window, sizes,
 //!                         threshold, training report and test figures
 //!   weights.bpk           network weights (burnpack), or
-//!   baseline.json         a fitted classic baseline
+//!   baseline.json         a fitted classic baseline, or
+//!   network.ttm           an imported network (`telltale import`) as a
+//!                         telltale-runtime file, with the file it came from
 //!   history.csv           per-epoch losses (networks)
 //! ```
 
@@ -21,7 +23,7 @@ use crate::baselines::Baseline;
 use crate::config::{ExperimentConfig, ModelConfig};
 use crate::error::{Error, Result};
 use crate::export::HeaderParts;
-use crate::pipeline::{Decision, Detector, Outcome, TrainReport};
+use crate::pipeline::{Decision, Detector, Outcome, RuntimeDetector, TrainReport};
 use crate::presets::{NetDims, Task};
 use crate::samples::WindowData;
 use crate::score::Scores;
@@ -34,6 +36,8 @@ pub const VERSION: u32 = 1;
 pub const MANIFEST: &str = "telltale-model.json";
 const WEIGHTS: &str = "weights.bpk";
 const BASELINE: &str = "baseline.json";
+/// An imported network's runtime file.
+pub const NETWORK: &str = "network.ttm";
 
 /// What a model directory says about its model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +125,10 @@ impl Model {
                 let json = serde_json::to_string(b).map_err(|e| artifact(&path, e.to_string()))?;
                 std::fs::write(&path, json).map_err(io(&path))?;
             }
+            Detector::Runtime(r) => {
+                let path = dir.join(NETWORK);
+                std::fs::write(&path, &r.bytes).map_err(io(&path))?;
+            }
         }
         let history = dir.join("history.csv");
         let mut csv = String::from("epoch,train_loss,val_loss,val_accuracy,seconds\n");
@@ -171,6 +179,11 @@ impl Model {
                     .map_err(|e| artifact(&weights, e.to_string()))?;
                 Detector::Neural(net.valid())
             }
+            ModelConfig::Imported(_) => {
+                let file = dir.join(NETWORK);
+                let bytes = std::fs::read(&file).map_err(io(&file))?;
+                Detector::Runtime(Box::new(RuntimeDetector::from_bytes(bytes, &file)?))
+            }
             ModelConfig::Baseline(_) => {
                 let file = dir.join(BASELINE);
                 let text = std::fs::read_to_string(&file).map_err(io(&file))?;
@@ -213,6 +226,9 @@ impl Model {
     /// window, score rule, threshold, and the test figures under `info`; `int8` stores the weight
     /// matrices as `i8` with one scale per column.
     pub fn export_bytes(&self, int8: bool) -> Result<Vec<u8>> {
+        if let Detector::Runtime(r) = &self.detector {
+            return crate::export::reexport(&r.bytes, &self.manifest.decision.threshold, int8);
+        }
         let Detector::Neural(net) = &self.detector else {
             return Err(Error::Data(format!(
                 "{} is a classic baseline; the runtime runs the neural presets (score baselines with `telltale detect`)",

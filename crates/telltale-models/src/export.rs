@@ -360,3 +360,21 @@ pub fn runtime_model(net: &Net, parts: &HeaderParts<'_>) -> Result<RuntimeModel>
     let bytes = to_bytes(net, &parts)?;
     RuntimeModel::from_bytes(&bytes).map_err(|err| Error::Data(format!("export: {err}")))
 }
+
+/// An imported network's runtime file again, with the model directory's threshold and, with `int8`, its weight
+/// matrices stored as `i8`.
+pub fn reexport(bytes: &[u8], threshold: &Threshold, int8: bool) -> Result<Vec<u8>> {
+    let bad = |err: telltale_runtime::Error| Error::Data(format!("export: {err}"));
+    let (mut header, tensors) = format::from_bytes(bytes).map_err(bad)?;
+    header.threshold = match threshold {
+        Threshold::Static { value } => ThresholdSpec::Static { value: *value },
+        Threshold::Sliding(s) => ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps },
+        _ => header.threshold,
+    };
+    let mut named = Vec::new();
+    for (name, _) in tensors.sizes().into_iter().filter(|(n, _)| !n.ends_with(".scale")) {
+        let (shape, values) = tensors.get(&name).map_err(bad)?;
+        named.push((name, shape, values));
+    }
+    format::to_bytes_with(&header, &named, int8).map_err(bad)
+}

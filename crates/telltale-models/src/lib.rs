@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod layers;
 pub mod online;
 pub mod ops;

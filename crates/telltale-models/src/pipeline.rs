@@ -79,6 +79,30 @@ pub enum Detector {
     Neural(Net),
     /// A classic baseline.
     Baseline(Baseline),
+    /// A network trained elsewhere, imported onto the runtime (`telltale import`).
+    Runtime(Box<RuntimeDetector>),
+}
+
+/// An imported network: its runtime model file and the model it loads as.
+#[derive(Debug)]
+pub struct RuntimeDetector {
+    /// The model file's bytes (f32 weights).
+    pub bytes: Vec<u8>,
+    /// The loaded model.
+    pub model: telltale_runtime::Model,
+    /// Weights in the file.
+    pub params: usize,
+}
+
+impl RuntimeDetector {
+    /// Loads a runtime model file (`path` names it in errors).
+    pub fn from_bytes(bytes: Vec<u8>, path: &std::path::Path) -> Result<RuntimeDetector> {
+        let bad = |e: telltale_runtime::Error| Error::Artifact { path: path.to_owned(), message: e.to_string() };
+        let model = telltale_runtime::Model::from_bytes(&bytes).map_err(bad)?;
+        let (_, tensors) = telltale_runtime::format::from_bytes(&bytes).map_err(bad)?;
+        let params = tensors.sizes().iter().filter(|(n, _)| !n.ends_with(".scale")).map(|(_, k)| k).sum();
+        Ok(RuntimeDetector { bytes, model, params })
+    }
 }
 
 impl Detector {
@@ -87,6 +111,7 @@ impl Detector {
         match self {
             Detector::Neural(net) => net.num_params(),
             Detector::Baseline(_) => 0,
+            Detector::Runtime(r) => r.params,
         }
     }
 
@@ -103,6 +128,7 @@ impl Detector {
         match self {
             Detector::Neural(net) => score_windows(net, task, data, idx, scaler, eps, device),
             Detector::Baseline(b) => Ok(b.score(data, idx)),
+            Detector::Runtime(r) => crate::score::runtime_scores(&r.model, task, data, idx),
         }
     }
 }
@@ -122,7 +148,7 @@ pub fn fit_decision(cfg: &ValidExperimentConfig, val_scores: &[f64]) -> Result<D
     let spec = match (&cfg.threshold, &cfg.model) {
         (Some(t), _) => *t,
         (None, ModelConfig::Baseline(b)) => b.default_threshold().unwrap_or(ThresholdSpec::Percentile { q: 99.0 }),
-        (None, ModelConfig::Neural(_)) => match task {
+        (None, ModelConfig::Neural(_) | ModelConfig::Imported(_)) => match task {
             Task::Classify => ThresholdSpec::Fixed { value: 0.5 },
             Task::Forecast => ThresholdSpec::SlidingKSigma(telltale_core::SlidingKSigma {
                 window: cfg.window_plan().steps(),
@@ -257,6 +283,7 @@ pub fn run_checked(cfg: &ValidExperimentConfig, device: &Device, observer: &mut 
         ModelConfig::Baseline(b) => {
             (Detector::Baseline(Baseline::fit(b, &wd, &prepared.split.train, cfg.seed)?), Vec::new(), 0, false)
         }
+        ModelConfig::Imported(_) => return Err(Error::config("model.preset", "an imported model is not trained")),
     };
     let fit_seconds = started.elapsed().as_secs_f64();
     // The threshold comes from validation windows a model of this task is fitted on (clean ones for novelty).

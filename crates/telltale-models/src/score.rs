@@ -15,7 +15,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use telltale_core::{Scaler, Threshold};
 use telltale_runtime::model::Batch;
-use telltale_runtime::{Pool, ScoreSpec, Scores as RuntimeScores};
+use telltale_runtime::{Model as RuntimeModel, Pool, ScoreSpec, Scores as RuntimeScores};
 
 use crate::error::Result;
 use crate::export::{HeaderParts, runtime_model};
@@ -115,6 +115,12 @@ fn run_scores(
     if let Some(rule) = rule {
         model.header.score = rule;
     }
+    runtime_scores(&model, task, data, idx)
+}
+
+/// Windows `idx` scored by a runtime model's network and score rule (the data scaled as the model's scaler).
+pub fn runtime_scores(model: &RuntimeModel, task: Task, data: &WindowData, idx: &[usize]) -> Result<Scores> {
+    let c = data.channels;
     let mut pool = Pool::new(&model.network, 0, TILE);
     let mut acc = RuntimeScores::default();
     let per = model.network.output_len();

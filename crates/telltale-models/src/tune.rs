@@ -156,6 +156,7 @@ fn fold_score(
             return Err(Error::config("tune.metric", "baselines have no loss; use roc-auc, f1 or accuracy"));
         }
         ModelConfig::Baseline(b) => Detector::Baseline(Baseline::fit(b, &wd, &fit_idx, cfg.seed)?),
+        ModelConfig::Imported(_) => return Err(Error::config("model.preset", "an imported model is not tuned")),
     };
     let eps = forecast_eps(cfg);
     let threshold = match (&cfg.threshold, task) {

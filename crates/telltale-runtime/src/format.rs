@@ -299,6 +299,11 @@ pub struct Tensors<'a> {
 }
 
 impl Tensors<'_> {
+    /// Every tensor's name and element count, the `.scale` columns of int8 matrices included.
+    pub fn sizes(&self) -> Vec<(String, usize)> {
+        self.file.tensors().into_iter().map(|(name, view)| (name, view.shape().iter().product())).collect()
+    }
+
     /// Shape and values of tensor `name`.
     pub fn get(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let view = self.file.tensor(name).map_err(|_| Error::invalid(name, "tensor missing from the file"))?;

@@ -128,11 +128,16 @@ fn int8_report(
 pub fn run(args: &LatencyOptions) -> Result<LatencyReport> {
     let device = Device::flex();
     let model = Model::load(&args.model, &device)?;
-    let Detector::Neural(net) = &model.detector else {
-        return Err(Error::Failed(format!(
-            "{}: a classic baseline; `bench latency` times the neural runtime",
-            args.model.display()
-        )));
+    // burn runs beside the runtime for networks trained here; an imported network has no burn twin.
+    let net = match &model.detector {
+        Detector::Neural(net) => Some(net),
+        Detector::Runtime(_) => None,
+        Detector::Baseline(_) => {
+            return Err(Error::Failed(format!(
+                "{}: a classic baseline; `bench latency` times the neural runtime",
+                args.model.display()
+            )));
+        }
     };
     let bytes = model.export_bytes(false)?;
     let rt = Runtime::from_bytes(&bytes)?;
@@ -150,13 +155,16 @@ pub fn run(args: &LatencyOptions) -> Result<LatencyReport> {
     let mut pool = Pool::new(&rt.network, args.threads, args.tile);
     let mut ours = vec![0.0; n * rt.network.output_len()];
     pool.run(&rt.network, &x, n, &mut ours)?;
-    let theirs = burn_outputs(net, &x, n, t, c);
-    let max_abs_diff = ours.iter().zip(&theirs).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
     let max_abs_output = ours.iter().map(|a| f64::from(a.abs())).fold(0.0, f64::max);
-    // A classifier's output is its probability (seed 000's Dense(1, sigmoid)); compare that too.
-    let prob = |z: f32| 1.0 / (1.0 + (-f64::from(z)).exp());
-    let max_abs_diff_probability = (rt.header.score == telltale_runtime::ScoreSpec::Probability)
-        .then(|| ours.iter().zip(&theirs).map(|(&a, &b)| (prob(a) - prob(b)).abs()).fold(0.0, f64::max));
+    let burn = net.map(|net| {
+        let theirs = burn_outputs(net, &x, n, t, c);
+        let max_abs_diff = ours.iter().zip(&theirs).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+        // A classifier's output is its probability (seed 000's Dense(1, sigmoid)); compare that too.
+        let prob = |z: f32| 1.0 / (1.0 + (-f64::from(z)).exp());
+        let max_abs_diff_probability = (rt.header.score == telltale_runtime::ScoreSpec::Probability)
+            .then(|| ours.iter().zip(&theirs).map(|(&a, &b)| (prob(a) - prob(b)).abs()).fold(0.0, f64::max));
+        (max_abs_diff, max_abs_diff_probability)
+    });
 
     let best = Isa::detect();
     let times = one_window(&rt, best, &x, n, args.calls)?;
@@ -166,15 +174,20 @@ pub fn run(args: &LatencyOptions) -> Result<LatencyReport> {
         let t = if isa == best { times.clone() } else { one_window(&rt, isa, &x, n, args.calls.min(1000))? };
         isa_batch1_us.insert(isa.to_string(), percentile(&t, 50.0)?);
     }
-    let mut burn_times = Vec::new();
     let per = t * c;
-    for i in 0..200.min(args.calls) {
-        let w = i % n;
-        let started = Instant::now();
-        std::hint::black_box(burn_outputs(net, &x[w * per..(w + 1) * per], 1, t, c));
-        burn_times.push(started.elapsed().as_secs_f64() * 1e6);
-    }
-    let burn_batch1_us = percentile(&burn_times, 50.0)?;
+    let burn_batch1_us = match net {
+        Some(net) => {
+            let mut burn_times = Vec::new();
+            for i in 0..200.min(args.calls) {
+                let w = i % n;
+                let started = Instant::now();
+                std::hint::black_box(burn_outputs(net, &x[w * per..(w + 1) * per], 1, t, c));
+                burn_times.push(started.elapsed().as_secs_f64() * 1e6);
+            }
+            Some(percentile(&burn_times, 50.0)?)
+        }
+        None => None,
+    };
 
     let mut rounds = Vec::with_capacity(args.rounds);
     for _ in 0..args.rounds.max(1) {
@@ -218,9 +231,9 @@ pub fn run(args: &LatencyOptions) -> Result<LatencyReport> {
         model_bytes: bytes.len(),
         isa_batch1_us,
         burn_batch1_us,
-        max_abs_diff_vs_burn: max_abs_diff,
+        max_abs_diff_vs_burn: burn.map(|b| b.0),
         max_abs_output,
-        max_abs_diff_probability_vs_burn: max_abs_diff_probability,
+        max_abs_diff_probability_vs_burn: burn.and_then(|b| b.1),
         int8,
         references,
     })
@@ -253,10 +266,10 @@ pub struct LatencyReport {
     pub model_bytes: usize,
     /// Median one-window call per instruction set, µs.
     pub isa_batch1_us: BTreeMap<String, f64>,
-    /// Median one-window call through burn, µs.
-    pub burn_batch1_us: f64,
+    /// Median one-window call through burn, µs (networks trained here; none for an imported one).
+    pub burn_batch1_us: Option<f64>,
     /// Largest output difference against burn.
-    pub max_abs_diff_vs_burn: f64,
+    pub max_abs_diff_vs_burn: Option<f64>,
     /// Largest output magnitude.
     pub max_abs_output: f64,
     /// Largest difference against burn as probabilities (classifiers).
@@ -285,8 +298,7 @@ impl LatencyReport {
     /// The text output.
     pub fn render(&self) -> String {
         let (best, batch1_us, batched_us_per_window) = (self.isa, self.batch1_us, self.batched_us_per_window);
-        let (burn_batch1_us, max_abs_diff, max_abs_output) =
-            (self.burn_batch1_us, self.max_abs_diff_vs_burn, self.max_abs_output);
+        let max_abs_output = self.max_abs_output;
         let mut s = format!(
             "{} on {best}: one window {batch1_us:.1} µs (median of {} calls, p10 {:.1}, p90 {:.1}); batched {batched_us_per_window:.2} µs/window ({} threads, {} test windows, tile {}); file {} bytes\n",
             self.preset,
@@ -298,9 +310,14 @@ impl LatencyReport {
             self.batch_tile,
             self.model_bytes
         );
-        s += &format!(
-            "  burn (same weights, one window): {burn_batch1_us:.1} µs; max |runtime − burn| = {max_abs_diff:.2e} (outputs up to {max_abs_output:.1})\n"
-        );
+        match (self.burn_batch1_us, self.max_abs_diff_vs_burn) {
+            (Some(burn_batch1_us), Some(max_abs_diff)) => {
+                s += &format!(
+                    "  burn (same weights, one window): {burn_batch1_us:.1} µs; max |runtime − burn| = {max_abs_diff:.2e} (outputs up to {max_abs_output:.1})\n"
+                )
+            }
+            _ => s += &format!("  an imported network (no burn twin); outputs up to {max_abs_output:.1}\n"),
+        }
         if let Some(d) = self.max_abs_diff_probability_vs_burn {
             s += &format!("  as probabilities: max |runtime − burn| = {d:.2e}\n");
         }

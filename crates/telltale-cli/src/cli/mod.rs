@@ -21,7 +21,8 @@ pub(crate) use self::bench::{
 };
 pub(crate) use self::data::{DataArgs, InspectArgs, MetricsArgs, WindowArgs};
 pub(crate) use self::model::{
-    CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, FederateArgs, PartArg, ReportArgs, TrainArgs, TuneArgs,
+    CompareArgs, DetectArgs, EvaluateArgs, ExportArgs, FederateArgs, ImportArgs, PartArg, ReportArgs, TaskArg,
+    TrainArgs, TuneArgs,
 };
 pub(crate) use self::serve::{ConfigCommand, DemoArgs, PasswdArgs, ServeArgs, SimulateArgs};
 
@@ -60,6 +61,8 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Write a trained network as one runtime model file (safetensors + JSON header).
     Export(ExportArgs),
+    /// Import a network trained elsewhere (ONNX, from PyTorch or Keras) as a model directory.
+    Import(ImportArgs),
     /// Measure telltale against its peers.
     #[command(subcommand)]
     Bench(BenchCommand),

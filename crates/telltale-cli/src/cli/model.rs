@@ -114,6 +114,71 @@ pub(crate) struct ExportArgs {
     pub json: bool,
 }
 
+/// `telltale import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The ONNX file (from `torch.onnx.export`, or `tf2onnx` for Keras).
+    #[arg(value_name = "MODEL.onnx")]
+    pub onnx: PathBuf,
+
+    /// Feature columns, in the order of the model's input (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub features: Vec<String>,
+
+    /// Steps per window (checked against the graph where it fixes them).
+    #[arg(long, value_name = "N")]
+    pub window: Option<usize>,
+
+    /// Steps between windows when scoring a file (default: 1).
+    #[arg(long, value_name = "M")]
+    pub step: Option<usize>,
+
+    /// The scaler the model was trained behind: JSON, either telltale's (`telltale inspect`'s) or
+    /// `{"mean": […], "scale": […]}` as scikit-learn's StandardScaler holds it (`mean_`, `scale_`), or
+    /// `{"min": […], "scale": […]}` for (x − min) / scale.
+    #[arg(long, value_name = "FILE")]
+    pub scaler: Option<PathBuf>,
+
+    /// What the output is (default: one value → classify, the window back → novelty).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+
+    /// A label rule over the data's columns (e.g. "wconfid != 1"), so `evaluate` can judge the model.
+    #[arg(long, value_name = "RULE")]
+    pub label: Option<String>,
+
+    /// The threshold on scores (default 0.5 for classifiers; required for autoencoders).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+
+    /// A data file the model directory points at (`bench latency` times its windows).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// The model's name (default: the file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The model directory to write.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--task` of `import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TaskArg {
+    /// One logit or probability per window.
+    Classify,
+    /// The window reconstructed (an autoencoder).
+    Novelty,
+    /// The next steps predicted.
+    Forecast,
+}
+
 /// `telltale tune`.
 #[derive(Debug, Args)]
 pub(crate) struct TuneArgs {

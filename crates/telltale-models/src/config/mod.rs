@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::presets::Task;
 use crate::train::TrainConfig;
 
-pub use model::ModelConfig;
+pub use model::{IMPORTED, ImportedConfig, ModelConfig};
 /// The `[window]` section: core's window settings, checked by the same code as `inspect`'s window flags.
 pub use telltale_core::WindowSettings as WindowConfig;
 pub use tune::{FoldKind, TuneConfig, TuneMetric};
@@ -189,8 +189,15 @@ impl ExperimentConfig {
         if let Some(t) = &self.threshold {
             t.validate().map_err(|e| Error::config("threshold", e.to_string()))?;
         }
-        if let ModelConfig::Baseline(b) = &self.model {
-            b.validate()?;
+        match &self.model {
+            ModelConfig::Baseline(b) => b.validate()?,
+            ModelConfig::Imported(_) => {
+                return Err(Error::config(
+                    "model.preset",
+                    "'imported' models come from `telltale import` (a network trained elsewhere); they are not trained from a config",
+                ));
+            }
+            ModelConfig::Neural(_) => {}
         }
         if task == Task::Classify && self.data.spec.label.is_none() {
             return Err(Error::config("data.label", format!("{} is a classifier and needs labels", self.model.name())));

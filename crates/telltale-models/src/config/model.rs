@@ -14,7 +14,28 @@ pub enum ModelConfig {
     Neural(NetConfig),
     /// A classic baseline.
     Baseline(BaselineConfig),
+    /// A network trained elsewhere and imported (`telltale import`); never trained from a config.
+    Imported(ImportedConfig),
 }
+
+/// Where an imported network came from and what it does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedConfig {
+    /// Always [`IMPORTED`].
+    pub preset: String,
+    /// What its output means.
+    pub task: Task,
+    /// The file it was imported from.
+    pub source: String,
+    /// Who wrote that file (its `producer_name`, e.g. `pytorch`, `tf2onnx`).
+    pub producer: String,
+    /// How its graph was mapped onto the runtime's layers (e.g. `conv(k3, relu, pool 2) → lstm → dense`).
+    pub layers: String,
+}
+
+/// The preset name of imported models.
+pub const IMPORTED: &str = "imported";
 
 impl ModelConfig {
     /// The preset's name.
@@ -22,6 +43,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Neural(n) => n.name(),
             ModelConfig::Baseline(b) => b.name(),
+            ModelConfig::Imported(_) => IMPORTED,
         }
     }
 
@@ -30,6 +52,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Neural(n) => n.task(),
             ModelConfig::Baseline(b) => b.task(),
+            ModelConfig::Imported(i) => i.task,
         }
     }
 }
@@ -44,6 +67,9 @@ impl<'de> Deserialize<'de> for ModelConfig {
             Some(name) if baselines.contains(&name) => {
                 BaselineConfig::from_table(&table, "model").map(ModelConfig::Baseline)
             }
+            Some(IMPORTED) => serde_json::from_value(serde_json::Value::Object(table))
+                .map(ModelConfig::Imported)
+                .map_err(|e| Error::config("model", e.to_string())),
             other => {
                 let known = PRESETS.iter().chain(baselines).copied().collect::<Vec<_>>().join(", ");
                 let what = match other {
