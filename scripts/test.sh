@@ -57,16 +57,17 @@ if ! pinned; then
     npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 fi
 
-# ONNX Runtime and numpy from PyPI, in a venv of the build folder: the ONNX export test runs its files there.
-if ! target/ci-tools/bin/python -c "import onnxruntime, numpy" >/dev/null 2>&1; then
-    log "installing onnxruntime and numpy (PyPI) into target/ci-tools for the ONNX export test"
+# ONNX Runtime, LiteRT (TFLite's interpreter) and numpy from PyPI, in a venv of the build folder: the ONNX and
+# TFLite export tests and the import test run their files there.
+if ! target/ci-tools/bin/python -c "import onnxruntime, numpy, ai_edge_litert" >/dev/null 2>&1; then
+    log "installing onnxruntime, ai-edge-litert and numpy (PyPI) into target/ci-tools for the ONNX and TFLite tests"
     [ -x target/ci-tools/bin/pip ] || python3 -m venv target/ci-tools >/dev/null 2>&1 || {
         sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
         python3 -m venv target/ci-tools
     }
-    target/ci-tools/bin/pip install -q --disable-pip-version-check onnxruntime numpy
+    target/ci-tools/bin/pip install -q --disable-pip-version-check onnxruntime numpy ai-edge-litert
 fi
 
 # --- checks -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! `telltale export`: a trained network as one runtime model file, or as an ONNX model.
+//! `telltale export`: a trained network as one runtime model file, or as an ONNX or TFLite model.
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
@@ -16,6 +16,9 @@ pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let (bytes, format, default_name) = if args.onnx {
         let (header, tensors) = telltale_runtime::format::from_bytes(&bytes)?;
         (telltale_runtime::onnx::to_onnx(&header, &tensors)?, "onnx", "model.onnx")
+    } else if args.tflite {
+        let (header, tensors) = telltale_runtime::format::from_bytes(&bytes)?;
+        (telltale_runtime::tflite::to_tflite(&header, &tensors, args.int8)?, "tflite", "model.tflite")
     } else {
         (bytes, "telltale", "model.safetensors")
     };

@@ -115,6 +115,31 @@ fn an_imported_pytorch_cnn_lstm_scores_as_onnx_runtime_does_and_goes_where_train
     assert_eq!(theirs.len(), 10);
     let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(worst <= 1e-5, "detect against ONNX Runtime: {worst:e}");
+
+    // export --tflite: LiteRT, given the first windows' raw readings, gives detect's probabilities.
+    let tfl = s.path("model.tflite");
+    let t = ok_json(&telltale(&["export", "--model", &dir, "--tflite", "--out", &tfl, "--json"]));
+    assert_eq!(t["format"], "tflite");
+    let text = std::fs::read_to_string(&acc).expect("data");
+    let rows: Vec<Vec<f32>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(2).take(3).map(|v| v.parse().expect("reading")).collect())
+        .collect();
+    let x: Vec<u8> = (0..4).flat_map(|w| rows[w * 30..w * 30 + 60].concat()).flat_map(f32::to_le_bytes).collect();
+    let (inp, outp) = (s.write("tfl.in", x), s.path("tfl.out"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run =
+        Command::new(&py).arg(root.join("tools/tflite/run.py")).args([&tfl, &inp, "4", "60", "3", &outp]).output();
+    let run = run.expect("python");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let logits = std::fs::read(&outp).expect("outputs");
+    let probs: Vec<f64> = logits
+        .chunks_exact(4)
+        .map(|c| 1.0 / (1.0 + (-f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).exp()))
+        .collect();
+    let worst = ours.iter().zip(&probs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(probs.len() == 4 && worst <= 1e-5, "detect against LiteRT: {worst:e}");
 }
 
 #[test]

@@ -377,3 +377,51 @@ fn onnx_exports_give_burns_outputs_in_onnx_runtime() {
     let err = telltale_runtime::onnx::to_onnx(&header, &tensors).expect_err("attention").to_string();
     assert!(err.contains("additive"), "attention-lstm: {err}");
 }
+
+/// TFLite files written from the stored models (f32, and int8 weights widened by DEQUANTIZE) give the runtime's
+/// outputs in LiteRT, TFLite's interpreter; the layers TFLite has no operator for are refused by name.
+#[test]
+fn tflite_exports_give_the_runtimes_outputs_in_litert() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixtures = root.join("crates/telltale-runtime/tests/fixtures");
+    let python = onnx_python();
+    let dir = telltale_testing::Scratch::new("tflite-export");
+    let cases = [
+        ("cnn-lstm", "cnn-lstm", false),
+        ("cnn-lstm.int8", "cnn-lstm.int8", true),
+        ("tcn-forecast", "tcn-forecast", false),
+        ("lstm-ae", "lstm-ae", false),
+    ];
+    for (name, file, int8) in cases {
+        let bytes = std::fs::read(fixtures.join(format!("{file}.ttm"))).expect("fixture");
+        let (header, tensors) = telltale_runtime::format::from_bytes(&bytes).expect("model file");
+        let tflite =
+            telltale_runtime::tflite::to_tflite(&header, &tensors, int8).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let model = Model::from_bytes(&bytes).expect("runtime model");
+        let (steps, channels) = model.network.input_shape();
+        let b = 8;
+        let x = inputs(b * steps * channels);
+        let mut session = model.network.session(b);
+        let want = model.network.forward(&mut session, &x, b).expect("runtime").to_vec();
+        let (m, i, o) =
+            (dir.path(&format!("{name}.tflite")), dir.path(&format!("{name}.in")), dir.path(&format!("{name}.out")));
+        std::fs::write(&m, &tflite).expect("write tflite");
+        std::fs::write(&i, le_bytes(&x)).expect("write inputs");
+        let run = std::process::Command::new(&python)
+            .arg(root.join("tools/tflite/run.py"))
+            .args([&m, &i, &b.to_string(), &steps.to_string(), &channels.to_string(), &o])
+            .output()
+            .expect("python");
+        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        let got = f32s(&std::fs::read(&o).expect("outputs"));
+        assert_eq!(got.len(), want.len(), "{name}");
+        let worst = max_abs_diff(&got, &want);
+        assert!(worst <= 1e-5, "{name}: LiteRT differs from telltale's runtime by {worst:e}");
+    }
+    for (file, needle) in [("gru-forecast", "GRU"), ("attention-lstm", "additive")] {
+        let bytes = std::fs::read(fixtures.join(format!("{file}.ttm"))).expect("fixture");
+        let (header, tensors) = telltale_runtime::format::from_bytes(&bytes).expect("model file");
+        let err = telltale_runtime::tflite::to_tflite(&header, &tensors, false).expect_err(file).to_string();
+        assert!(err.contains(needle), "{file}: {err}");
+    }
+}

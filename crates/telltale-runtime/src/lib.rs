@@ -28,6 +28,7 @@ pub mod onnx;
 pub mod pool;
 pub mod simd;
 pub mod stream;
+pub mod tflite;
 pub mod vmath;
 
 pub use error::{Error, Result};

@@ -95,7 +95,7 @@ pub(crate) struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
 
-    /// The file to write (default: DIR/model.safetensors, or DIR/model.onnx with --onnx).
+    /// The file to write (default: DIR/model.safetensors, or DIR/model.onnx / DIR/model.tflite).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -106,8 +106,14 @@ pub(crate) struct ExportArgs {
     /// Write an ONNX model (opset 17) instead: raw readings in, the scaler and the network inside, for ONNX
     /// Runtime and the converters that start from ONNX. Convolution, dense, LSTM, GRU and TCN networks (with
     /// --int8, the int8 weights widened back to f32).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tflite")]
     pub onnx: bool,
+
+    /// Write a TFLite flatbuffer instead (batch 1, raw readings in, the scaler inside), for TFLite, LiteRT and
+    /// TFLite Micro. Convolution, dense, LSTM and TCN networks; with --int8, int8 weights with one scale per
+    /// output channel, widened by DEQUANTIZE.
+    #[arg(long)]
+    pub tflite: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]
