@@ -232,6 +232,9 @@ fn push_doubles(out: &mut Vec<f32>, w: Wire<'_>, what: &'static str) -> Result<(
     Ok(())
 }
 
+/// The most elements a tensor (or a folded constant) may have: 2^26 (256 MiB of f32).
+pub(super) const MAX_ELEMENTS: usize = 1 << 26;
+
 // TensorProto.DataType values.
 const FLOAT: i64 = 1;
 const UINT8: i64 = 2;
@@ -268,7 +271,8 @@ fn tensor(b: &[u8]) -> Result<(String, Tensor)> {
         ));
     }
     let dims: Vec<usize> = dims.into_iter().map(|d| usize::try_from(d).unwrap_or(0)).collect();
-    let n: usize = dims.iter().product();
+    let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS);
+    let n = n.ok_or_else(|| Error::invalid(format!("tensor '{name}'"), format!("shape {dims:?} is too large")))?;
     let data = match (dtype, raw) {
         (FLOAT, Some(raw)) => {
             Data::F(raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())

@@ -15,7 +15,7 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::proto::{self, Data, Node, Tensor};
+use super::proto::{self, Data, MAX_ELEMENTS, Node, Tensor};
 use crate::error::{Error, Result};
 use crate::format::{Affine, ConvSpec, DenseSpec, Header, LayerSpec, NamedTensor};
 
@@ -41,6 +41,9 @@ pub struct Imported {
     /// How parts of the graph were mapped, for the user.
     pub notes: Vec<String>,
 }
+
+/// The most values one window's activation may have (steps × width).
+const MAX_WINDOW: usize = 1 << 22;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ax {
@@ -156,6 +159,14 @@ impl Mapper {
     fn set(&mut self, node: &Node, i: usize, v: Val) {
         if let Some(name) = node.outputs.get(i) {
             self.vals.insert(name.clone(), v);
+        }
+    }
+
+    /// Refuses an activation with no values or more than the runtime should hold for one window.
+    fn check_act(node: &Node, a: &Act) -> Result<()> {
+        match a.t.checked_mul(a.c) {
+            Some(n) if n > 0 && n <= MAX_WINDOW => Ok(()),
+            _ => Err(refuse(node, format!("an activation of {} × {} values per window", a.t, a.c))),
         }
     }
 
@@ -277,6 +288,11 @@ impl Mapper {
             "Tile" => self.tile(node)?,
             other => return Err(refuse(node, format!("the operator {other} is not mapped onto the runtime"))),
         }
+        for name in &node.outputs {
+            if let Some(Val::A(a)) = self.vals.get(name) {
+                Self::check_act(node, a)?;
+            }
+        }
         if self.sigmoid
             && !matches!(op, "Sigmoid" | "Softmax" | "Identity" | "Squeeze" | "Reshape" | "Flatten" | "Transpose")
         {
@@ -315,7 +331,8 @@ impl Mapper {
     /// `[b, t·c]`, or unflattens `[b, n]` to `[b, steps, n / steps]`.
     fn reshape(&mut self, node: &Node, a: Act, shape: &[i64]) -> Result<Act> {
         let dims = a.dims(self.batch);
-        let total: usize = dims.iter().product();
+        let product = |d: &[usize]| d.iter().try_fold(1usize, |n, &x| n.checked_mul(x));
+        let total = product(&dims).ok_or_else(|| refuse(node, "too many values"))?;
         let mut new: Vec<usize> = Vec::with_capacity(shape.len());
         let mut infer = None;
         for (i, &s) in shape.iter().enumerate() {
@@ -330,7 +347,7 @@ impl Mapper {
             }
         }
         if let Some(i) = infer {
-            let rest: usize = new.iter().product();
+            let rest = product(&new).ok_or_else(|| refuse(node, format!("shape {shape:?}")))?;
             if rest == 0 || !total.is_multiple_of(rest) {
                 return Err(refuse(node, format!("shape {shape:?} for {dims:?}")));
             }
@@ -339,7 +356,7 @@ impl Mapper {
         // A batch of one is a unit axis that a reshape may move (tf2onnx writes transposes so); a larger or open
         // batch stays the first axis.
         let b_unit = self.batch == 1;
-        if new.iter().product::<usize>() != total
+        if product(&new) != Some(total)
             || (!b_unit && (a.axes.first() != Some(&Ax::B) || new.first() != Some(&self.batch)))
         {
             return Err(refuse(node, format!("shape {new:?} for {dims:?} (the batch must stay the first axis)")));
@@ -491,21 +508,26 @@ impl Mapper {
             return Err(refuse(node, "kernel_shape, strides, dilations or pads of the wrong length"));
         }
         for i in (0..n).filter(|&i| i != ti) {
-            if kshape[i] != 1 || pads[i] != 0 || pads[n + i] != 0 {
+            if kshape[i] != 1 || w.dims[2 + i] != 1 || pads[i] != 0 || pads[n + i] != 0 {
                 return Err(refuse(node, "a kernel or padding along a unit axis"));
             }
         }
-        let (f, c, k) = (w.dims[0], w.dims[1], kshape[ti] as usize);
-        if c != a.c || w.dims[2 + ti] != k || k == 0 || strides[ti] < 1 || dil[ti] < 1 {
+        let (f, c, k) = (w.dims[0], w.dims[1], usize::try_from(kshape[ti]).unwrap_or(0));
+        let small = |v: i64| (1..=1 << 20).contains(&v);
+        if c != a.c || f == 0 || w.dims[2 + ti] != k || k == 0 || !small(strides[ti]) || !small(dil[ti]) {
             return Err(refuse(node, format!("weights {:?} for {} channels", w.dims, a.c)));
         }
         let (stride, dilation) = (strides[ti] as usize, dil[ti] as usize);
-        let (mut pl, mut pr) = (pads[ti].max(0) as usize, pads[n + ti].max(0) as usize);
+        let pad = |v: i64| usize::try_from(v).ok().filter(|&p| p <= 1 << 20);
+        let (Some(mut pl), Some(mut pr)) = (pad(pads[ti]), pad(pads[n + ti])) else {
+            return Err(refuse(node, format!("pads {pads:?}")));
+        };
         match node.string("auto_pad").as_deref() {
             None | Some("NOTSET") | Some("VALID") => {}
             Some(mode @ ("SAME_UPPER" | "SAME_LOWER")) => {
                 let out = a.t.div_ceil(stride);
-                let total = ((out - 1) * stride + (k - 1) * dilation + 1).saturating_sub(a.t);
+                let total = (out - 1).saturating_mul(stride).saturating_add((k - 1).saturating_mul(dilation)) + 1;
+                let total = total.saturating_sub(a.t).min(1 << 20);
                 (pl, pr) =
                     if mode == "SAME_UPPER" { (total / 2, total - total / 2) } else { (total - total / 2, total / 2) };
             }
@@ -529,7 +551,7 @@ impl Mapper {
         let bias = self.tensor("bias", vec![f], bias);
         let spec =
             ConvSpec { weight, bias, kernel: k, stride, dilation, pad_left: pl, pad_right: pr, pool: 1, relu: false };
-        let span = (k - 1) * dilation + 1;
+        let span = (k - 1).checked_mul(dilation).map_or(usize::MAX, |s| s + 1);
         let t = (a.t + pl + pr).checked_sub(span).map(|v| v / stride + 1).filter(|&t| t > 0);
         let t = t.ok_or_else(|| refuse(node, format!("{} steps are too few for its kernel", a.t)))?;
         self.push(LayerSpec::Conv(spec));
@@ -597,7 +619,7 @@ impl Mapper {
         }
         let trans = gemm && node.int("transB", 0) != 0;
         let (k, n) = if trans { (w.dims[1], w.dims[0]) } else { (w.dims[0], w.dims[1]) };
-        if k != a.c {
+        if k != a.c || n == 0 {
             return Err(refuse(node, format!("weights {:?} for {} values", w.dims, a.c)));
         }
         let alpha = if gemm { node.float("alpha", 1.0) } else { 1.0 };
@@ -667,8 +689,8 @@ impl Mapper {
         }
         let gates = if lstm { 4 } else { 3 };
         let (w, r) = (self.konst(node, 1)?, self.konst(node, 2)?);
-        let hidden = node.int("hidden_size", 0).max(0) as usize;
-        let h = if hidden > 0 { hidden } else { r.dims.last().copied().unwrap_or(0) };
+        let hidden = usize::try_from(node.int("hidden_size", 0)).unwrap_or(0).min(1 << 20);
+        let h = if hidden > 0 { hidden } else { r.dims.last().copied().unwrap_or(0).min(1 << 20) };
         if w.dims != [1, gates * h, a.c] || r.dims != [1, gates * h, h] || h == 0 {
             return Err(refuse(node, format!("W {:?} and R {:?} for {} inputs and {h} units", w.dims, r.dims, a.c)));
         }
@@ -829,7 +851,8 @@ impl Mapper {
         let Some(i) = at.filter(|&i| a.axes[i] == Ax::T || (a.axes[i] == Ax::U && !a.has(Ax::T))) else {
             return Err(refuse(node, "tiles other than one step along the steps"));
         };
-        let steps = reps[i] as usize;
+        let steps =
+            usize::try_from(reps[i]).ok().filter(|&s| s <= MAX_WINDOW).ok_or_else(|| refuse(node, "repeats"))?;
         self.push(LayerSpec::Repeat { steps });
         let mut axes = a.axes.clone();
         axes[i] = Ax::T;
@@ -844,8 +867,9 @@ impl Mapper {
             "Identity" | "Cast" => k(0)?,
             "Shape" => ints(&k(0)?.dims.iter().map(|&d| d as i64).collect::<Vec<_>>()),
             "ConstantOfShape" => {
-                let dims: Vec<usize> = k(0)?.ints().iter().map(|&d| d.max(0) as usize).collect();
-                let n = dims.iter().product();
+                let dims: Vec<usize> = k(0)?.ints().iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
+                let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS);
+                let n = n.ok_or_else(|| refuse(node, format!("a constant of shape {dims:?}")))?;
                 let value = node.attr("value").and_then(|a| a.t.clone());
                 let data = match value.map(|t| t.data) {
                     Some(Data::I(v)) => Data::I(vec![v.first().copied().unwrap_or(0); n]),
@@ -856,7 +880,7 @@ impl Mapper {
             }
             "Expand" => {
                 let (t, shape) = (k(0)?, k(1)?.ints());
-                let to: Vec<usize> = shape.iter().map(|&d| d.max(1) as usize).collect();
+                let to: Vec<usize> = shape.iter().map(|&d| usize::try_from(d.max(1)).unwrap_or(usize::MAX)).collect();
                 broadcast(&t, &to).ok_or_else(|| refuse(node, format!("expands {:?} to {to:?}", t.dims)))?
             }
             "Slice" => {
@@ -934,7 +958,7 @@ fn broadcast(t: &Tensor, to: &[usize]) -> Option<Tensor> {
     if from.iter().zip(&dims).any(|(&a, &d)| a != 1 && a != d) {
         return None;
     }
-    let n: usize = dims.iter().product();
+    let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS)?;
     let source = |mut at: usize| -> usize {
         let (mut src, mut stride) = (0, 1);
         for i in (0..rank).rev() {
@@ -1013,6 +1037,13 @@ pub fn from_onnx(bytes: &[u8], steps: Option<usize>) -> Result<Imported> {
         ));
     };
     let c = c.ok_or_else(|| Error::invalid(format!("ONNX input '{}'", input.name), "the features axis has no size"))?;
+    let too_big = |d: Option<usize>| d.is_some_and(|d| d > MAX_WINDOW);
+    if too_big(b) || too_big(t) || too_big(Some(c)) || too_big(steps) {
+        return Err(Error::invalid(
+            format!("ONNX input '{}'", input.name),
+            format!("dimensions {:?} are too large", input.dims),
+        ));
+    }
     let t = match (t, steps) {
         (Some(t), Some(s)) if t != s => {
             return Err(Error::invalid(
