@@ -27,7 +27,8 @@ fi
 if command -v rustup >/dev/null 2>&1; then
     rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
 fi
-(cd firmware && cargo build --release --locked --quiet)
+# Its own target folder, whatever CARGO_TARGET_DIR says: the firmware is a workspace of its own.
+(cd firmware && cargo build --release --locked --quiet --target-dir target)
 elf=firmware/target/thumbv7em-none-eabihf/release/telltale-firmware
 out=$(timeout 120 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
     -semihosting-config enable=on,target=native -kernel "$elf")
