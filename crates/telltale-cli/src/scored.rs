@@ -64,12 +64,13 @@ pub(crate) fn score_part(
     let scores = model.score(&data, &windows, &idx, dev)?;
     let decision = &model.manifest.decision;
     let group = model.manifest.experiment.evaluate.by_group.as_deref().and_then(|g| data.group(g));
-    let protocol = format!(
-        "{} {name} windows of {} scored by {} (threshold from training)",
-        idx.len(),
-        path.display(),
-        model_dir.display()
-    );
+    // An imported network's threshold was given at import, not fitted here.
+    let origin = match &model.manifest.experiment.model {
+        telltale_models::config::ModelConfig::Imported(_) => "threshold given at import",
+        _ => "threshold from training",
+    };
+    let protocol =
+        format!("{} {name} windows of {} scored by {} ({origin})", idx.len(), path.display(), model_dir.display());
     let Some(evaluation) = evaluate(protocol, &scores, &windows, &idx, &decision.threshold, group) else {
         bail!("{}: the windows carry no labels", path.display());
     };
