@@ -14,7 +14,7 @@ use super::{FLOAT, INT64};
 const ATTR_INT: u64 = 2;
 const ATTR_INTS: u64 = 7;
 /// Attributes that are one integer; the others this writer sets are integer lists.
-const INT_ATTRIBUTES: [&str; 2] = ["hidden_size", "linear_before_reset"];
+const INT_ATTRIBUTES: [&str; 4] = ["hidden_size", "linear_before_reset", "axis", "keepdims"];
 
 /// A protobuf message being written.
 #[derive(Default)]
@@ -310,6 +310,49 @@ fn layer(g: &mut Graph, t: &Tensors<'_>, spec: &LayerSpec) -> Result<()> {
         LayerSpec::Unflatten { steps } => {
             let shape = g.init_i64("shape", &[0, *steps as i64, -1]);
             g.apply("Reshape", &[&shape], &[]);
+            Ok(())
+        }
+        LayerSpec::Additive { w, b, v } => {
+            // e = tanh(x·W + b)·v over the steps, α = softmax(e), context Σ α·x: [batch, 1, d].
+            let (d, a, wv) = matrix(t, w)?;
+            let ((_, bv), (_, vv)) = (t.get(b)?, t.get(v)?);
+            let (wn, bn, vn) =
+                (g.init_f32("att_w", &[d, a], &wv), g.init_f32("att_b", &[a], &bv), g.init_f32("att_v", &[a, 1], &vv));
+            let x = g.cur.clone();
+            g.apply("MatMul", &[&wn], &[]);
+            g.apply("Add", &[&bn], &[]);
+            g.apply("Tanh", &[], &[]);
+            g.apply("MatMul", &[&vn], &[]);
+            g.apply("Softmax", &[], &[("axis", &[1])]);
+            let alpha = g.cur.clone();
+            g.cur = g.node("Mul", &[&x, &alpha], 1, &[]);
+            let axes = g.init_i64("axes", &[1]);
+            g.apply("ReduceSum", &[&axes], &[("keepdims", &[1])]);
+            Ok(())
+        }
+        LayerSpec::Qkv { wq, wk, wv } => {
+            // The last step's query against every step's key (scaled), the context of the values, then the last
+            // step itself: [batch, 1, key + d].
+            let ((d, k, q), (_, _, kw), (_, _, vw)) = (matrix(t, wq)?, matrix(t, wk)?, matrix(t, wv)?);
+            let (qn, kn, vn) =
+                (g.init_f32("wq", &[d, k], &q), g.init_f32("wk", &[d, k], &kw), g.init_f32("wv", &[d, k], &vw));
+            let x = g.cur.clone();
+            let (starts, ends, axes) =
+                (g.init_i64("starts", &[-1]), g.init_i64("ends", &[i64::MAX]), g.init_i64("axes", &[1]));
+            let last = g.node("Slice", &[&x, &starts, &ends, &axes], 1, &[]);
+            let query = g.node("MatMul", &[&last, &qn], 1, &[]);
+            let keys = g.node("MatMul", &[&x, &kn], 1, &[]);
+            let values = g.node("MatMul", &[&x, &vn], 1, &[]);
+            g.cur = keys;
+            g.transpose(&[0, 2, 1]);
+            let keys_t = g.cur.clone();
+            let scores = g.node("MatMul", &[&query, &keys_t], 1, &[]);
+            let scale = g.init_f32("scale", &[1], &[1.0 / libm::sqrtf(k as f32)]);
+            g.cur = g.node("Mul", &[&scores, &scale], 1, &[]);
+            g.apply("Softmax", &[], &[("axis", &[2])]);
+            let alpha = g.cur.clone();
+            let context = g.node("MatMul", &[&alpha, &values], 1, &[]);
+            g.cur = g.node("Concat", &[&context, &last], 1, &[("axis", &[2])]);
             Ok(())
         }
         other => Err(Error::invalid("layers", format!("ONNX export does not map the {} layer yet", op_name(other)))),
