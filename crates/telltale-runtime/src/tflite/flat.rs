@@ -12,6 +12,7 @@ pub(crate) enum V {
     Bool(bool),
     U32(u32),
     I32(i32),
+    F32(f32),
     Table(T),
     Tables(Vec<T>),
     I32s(Vec<i32>),
@@ -150,6 +151,7 @@ impl W {
                 V::Bool(x) => self.buf[at] = u8::from(*x),
                 V::U32(x) => self.buf[at..at + 4].copy_from_slice(&x.to_le_bytes()),
                 V::I32(x) => self.buf[at..at + 4].copy_from_slice(&x.to_le_bytes()),
+                V::F32(x) => self.buf[at..at + 4].copy_from_slice(&x.to_le_bytes()),
                 _ => children.push((at, i)),
             }
         }

@@ -5,9 +5,10 @@
 //! Written from TFLite's schema (`schema.fbs`: Model, SubGraph, Tensor, Operator, Buffer) with a small
 //! FlatBuffers writer of its own. Layers mapped: convolution blocks (`PAD`, `CONV_2D` over a unit height with
 //! the ReLU fused, `MAX_POOL_2D`), dense layers (`FULLY_CONNECTED`, ReLU fused), LSTM
-//! (`UNIDIRECTIONAL_SEQUENCE_LSTM`), TCN residual blocks (`ADD` with ReLU), the last step and crop
-//! (`STRIDED_SLICE`), repeat (`TILE`), flatten and unflatten (`RESHAPE`). TFLite has no GRU operator, and the
-//! attention layers and the transposed convolution are not mapped: each is refused by name.
+//! (`UNIDIRECTIONAL_SEQUENCE_LSTM`), TCN residual blocks (`ADD` with ReLU), additive attention (`TANH`,
+//! `SOFTMAX`, `MUL`, `SUM`) and query/key/value attention (`BATCH_MATMUL`, `CONCATENATION`), the last step and
+//! crop (`STRIDED_SLICE`), repeat (`TILE`), flatten and unflatten (`RESHAPE`). TFLite has no GRU operator, and
+//! the transposed convolution is not mapped: each is refused by name.
 //!
 //! With `int8`, weight matrices are stored as `int8` with one scale per output channel (the runtime's int8
 //! rule) and widened by `DEQUANTIZE` operators, so the file computes what the runtime's int8 file computes.
@@ -38,6 +39,12 @@ const DIV: i32 = 42;
 const LSTM: i32 = 44;
 const STRIDED_SLICE: i32 = 45;
 const TILE: i32 = 69;
+const CONCATENATION: i32 = 2;
+const MUL: i32 = 18;
+const SOFTMAX: i32 = 25;
+const TANH_OP: i32 = 28;
+const SUM: i32 = 74;
+const BATCH_MATMUL: i32 = 126;
 // BuiltinOptions members.
 const OPT_CONV: u8 = 1;
 const OPT_POOL: u8 = 5;
@@ -48,6 +55,11 @@ const OPT_SUB: u8 = 28;
 const OPT_DIV: u8 = 29;
 const OPT_STRIDED_SLICE: u8 = 32;
 const OPT_LSTM: u8 = 71;
+const OPT_SOFTMAX: u8 = 9;
+const OPT_CONCAT: u8 = 10;
+const OPT_MUL: u8 = 21;
+const OPT_REDUCER: u8 = 27;
+const OPT_BATCH_MATMUL: u8 = 101;
 // TensorType, ActivationFunctionType, Padding.
 const FLOAT32: i8 = 0;
 const INT32: i8 = 2;
@@ -302,6 +314,77 @@ fn lstm(g: &mut G, t: &Tensors<'_>, w_ih: &str, w_hh: &str, bias: &str, sequence
     Ok(())
 }
 
+/// `x·W (+ b)` over the last axis of the current tensor, into a new tensor (the current one is kept).
+fn project(g: &mut G, x: i32, steps: usize, w: (usize, usize, Vec<f32>), b: Option<&[f32]>) -> i32 {
+    let (k, n, wv) = w;
+    let wi = g.weights(&[n, k], &transposed(k, n, &wv));
+    let bi = b.map_or(-1, |b| g.floats(&[n], b));
+    let out = g.act(&[1, steps, n]);
+    let opts = T::default().with(0, V::I8(0)).with(2, V::Bool(true));
+    g.op(FULLY_CONNECTED, vec![x, wi, bi], vec![out], Some((OPT_FC, opts)));
+    out
+}
+
+/// A softmax over the steps of `[1, t, 1]` scores (TFLite's runs over the last axis).
+fn softmax_steps(g: &mut G, scores: i32, t: usize) -> i32 {
+    g.cur = scores;
+    let flat = g.reshape_to(&[1, t]);
+    let alpha = g.act(&[1, t]);
+    g.op(SOFTMAX, vec![flat], vec![alpha], Some((OPT_SOFTMAX, T::default().with(0, V::F32(1.0)))));
+    g.cur = alpha;
+    g.reshape_to(&[1, t, 1])
+}
+
+/// Additive attention: `e = tanh(x·W + b)·v`, `α = softmax(e)` over the steps, context `Σ α·x`: `[1, 1, d]`.
+fn additive(g: &mut G, t: &Tensors<'_>, w: &str, b: &str, v: &str) -> Result<()> {
+    let [_, steps, d] = g.shape;
+    let x = g.cur;
+    let w = matrix(t, w)?;
+    let a = w.1;
+    let ((_, bv), (_, vv)) = (t.get(b)?, t.get(v)?);
+    let z = project(g, x, steps, w, Some(&bv));
+    let th = g.act(&[1, steps, a]);
+    g.op(TANH_OP, vec![z], vec![th], None);
+    let e = project(g, th, steps, (a, 1, vv), None);
+    let alpha = softmax_steps(g, e, steps);
+    let weighted = g.act(&[1, steps, d]);
+    g.op(MUL, vec![x, alpha], vec![weighted], Some((OPT_MUL, T::default())));
+    let axis = g.ints(&[1]);
+    let out = g.act(&[1, 1, d]);
+    g.op(SUM, vec![weighted, axis], vec![out], Some((OPT_REDUCER, T::default().with(0, V::Bool(true)))));
+    (g.cur, g.shape) = (out, [1, 1, d]);
+    Ok(())
+}
+
+/// Query/key/value attention with the last step as the query; output the context, then the last step:
+/// `[1, 1, key + d]`.
+fn qkv(g: &mut G, t: &Tensors<'_>, wq: &str, wk: &str, wv: &str) -> Result<()> {
+    let [_, steps, d] = g.shape;
+    let x = g.cur;
+    let (q, k, v) = (matrix(t, wq)?, matrix(t, wk)?, matrix(t, wv)?);
+    let key = q.1;
+    g.strided_slice([0, steps - 1, 0], [1, steps, d]);
+    let last = g.cur;
+    let query = project(g, last, 1, q, None);
+    let keys = project(g, x, steps, k, None);
+    let values = project(g, x, steps, v, None);
+    let scores = g.act(&[1, 1, steps]);
+    let adj_y = T::default().with(0, V::Bool(false)).with(1, V::Bool(true));
+    g.op(BATCH_MATMUL, vec![query, keys], vec![scores], Some((OPT_BATCH_MATMUL, adj_y)));
+    let scale = g.floats(&[1], &[1.0 / libm::sqrtf(key as f32)]);
+    let scaled = g.act(&[1, 1, steps]);
+    g.op(MUL, vec![scores, scale], vec![scaled], Some((OPT_MUL, T::default())));
+    let alpha = g.act(&[1, 1, steps]);
+    g.op(SOFTMAX, vec![scaled], vec![alpha], Some((OPT_SOFTMAX, T::default().with(0, V::F32(1.0)))));
+    let context = g.act(&[1, 1, key]);
+    let plain = T::default().with(0, V::Bool(false)).with(1, V::Bool(false));
+    g.op(BATCH_MATMUL, vec![alpha, values], vec![context], Some((OPT_BATCH_MATMUL, plain)));
+    let out = g.act(&[1, 1, key + d]);
+    g.op(CONCATENATION, vec![context, last], vec![out], Some((OPT_CONCAT, T::default().with(0, V::I32(2)))));
+    (g.cur, g.shape) = (out, [1, 1, key + d]);
+    Ok(())
+}
+
 fn layer(g: &mut G, t: &Tensors<'_>, spec: &LayerSpec) -> Result<()> {
     match spec {
         LayerSpec::Conv(s) => conv(g, t, s),
@@ -354,6 +437,8 @@ fn layer(g: &mut G, t: &Tensors<'_>, spec: &LayerSpec) -> Result<()> {
             g.shape = shape;
             Ok(())
         }
+        LayerSpec::Additive { w, b, v } => additive(g, t, w, b, v),
+        LayerSpec::Qkv { wq, wk, wv } => qkv(g, t, wq, wk, wv),
         LayerSpec::Gru { .. } => Err(Error::invalid(
             "layers",
             "TFLite has no GRU operator (its converter unrolls GRUs into loops); export ONNX for a GRU",
