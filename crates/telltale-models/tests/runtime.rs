@@ -332,9 +332,9 @@ fn onnx_python() -> std::path::PathBuf {
     python
 }
 
-/// IoT-AnomalyNet's file (its query/key/value attention has no stored fixture), made from fixed weights.
-fn anomalynet_file() -> Vec<u8> {
-    let cfg = NetConfig::Anomalynet(AnomalyNetConfig::new());
+/// A model file of `cfg` without a stored fixture (IoT-AnomalyNet's query/key/value attention, the convolutional
+/// autoencoder's transposed convolutions), made from fixed weights.
+fn made_file(cfg: NetConfig) -> Vec<u8> {
     let dims = NetDims { channels: 3, steps: 20, horizon: 0 };
     let net = fixed_weights(cfg.init(&dims, &Device::flex()));
     let features: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
@@ -350,12 +350,22 @@ fn onnx_exports_give_burns_outputs_in_onnx_runtime() {
     let fixtures = root.join("crates/telltale-runtime/tests/fixtures");
     let python = onnx_python();
     let dir = telltale_testing::Scratch::new("onnx-export");
-    let anomalynet = anomalynet_file();
-    let names =
-        ["cnn-lstm", "gru-forecast", "tcn-forecast", "lstm-ae", "cnn-lstm.int8", "attention-lstm", "anomalynet"];
+    let anomalynet = made_file(NetConfig::Anomalynet(AnomalyNetConfig::new()));
+    let conv_ae = made_file(NetConfig::ConvAe(ConvAeConfig::new()));
+    let names = [
+        "cnn-lstm",
+        "gru-forecast",
+        "tcn-forecast",
+        "lstm-ae",
+        "cnn-lstm.int8",
+        "attention-lstm",
+        "anomalynet",
+        "conv-ae",
+    ];
     for name in names {
         let bytes = match name {
             "anomalynet" => anomalynet.clone(),
+            "conv-ae" => conv_ae.clone(),
             _ => std::fs::read(fixtures.join(format!("{name}.ttm"))).expect("fixture"),
         };
         let (header, tensors) = telltale_runtime::format::from_bytes(&bytes).expect("model file");
@@ -406,7 +416,7 @@ fn tflite_exports_give_the_runtimes_outputs_in_litert() {
         ("attention-lstm", "attention-lstm", false),
         ("anomalynet", "anomalynet", false),
     ];
-    let anomalynet = anomalynet_file();
+    let anomalynet = made_file(NetConfig::Anomalynet(AnomalyNetConfig::new()));
     for (name, file, int8) in cases {
         let bytes = match file {
             "anomalynet" => anomalynet.clone(),

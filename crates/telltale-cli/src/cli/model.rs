@@ -104,14 +104,14 @@ pub(crate) struct ExportArgs {
     pub int8: bool,
 
     /// Write an ONNX model (opset 17) instead: raw readings in, the scaler and the network inside, for ONNX
-    /// Runtime and the converters that start from ONNX. Convolution, dense, LSTM, GRU and TCN networks (with
-    /// --int8, the int8 weights widened back to f32).
+    /// Runtime and the converters that start from ONNX. Every network of the zoo (with --int8, the int8 weights
+    /// widened back to f32).
     #[arg(long, conflicts_with = "tflite")]
     pub onnx: bool,
 
     /// Write a TFLite flatbuffer instead (batch 1, raw readings in, the scaler inside), for TFLite, LiteRT and
-    /// TFLite Micro. Convolution, dense, LSTM and TCN networks; with --int8, int8 weights with one scale per
-    /// output channel, widened by DEQUANTIZE.
+    /// TFLite Micro. Every network of the zoo but GRUs (TFLite has no GRU operator) and the convolutional
+    /// autoencoder; with --int8, int8 weights with one scale per output channel, widened by DEQUANTIZE.
     #[arg(long)]
     pub tflite: bool,
 

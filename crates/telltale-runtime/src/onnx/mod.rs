@@ -8,8 +8,8 @@
 //! Written by hand from the ONNX protobuf schema (`onnx.proto`: ModelProto, GraphProto, NodeProto,
 //! TensorProto, ValueInfoProto): no protobuf dependency. Layers mapped: convolution blocks (padding, stride,
 //! dilation, ReLU, max-pool), dense layers, LSTM and GRU (`linear_before_reset`, telltale's reset-after GRU),
-//! TCN residual blocks, additive and query/key/value attention, the last step, repeat, crop, flatten and
-//! unflatten. The transposed convolution is refused by name.
+//! TCN residual blocks, transposed convolutions, additive and query/key/value attention, the last step,
+//! repeat, crop, flatten and unflatten: every layer of the zoo.
 
 mod proto;
 mod read;

@@ -1,7 +1,7 @@
 //! The writer: a model file's header and tensors as an ONNX graph.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -312,6 +312,31 @@ fn layer(g: &mut Graph, t: &Tensors<'_>, spec: &LayerSpec) -> Result<()> {
             g.apply("Reshape", &[&shape], &[]);
             Ok(())
         }
+        LayerSpec::ConvTranspose { weight, bias, kernel, stride, padding, padding_out, relu } => {
+            // Ours: [channels, kernel·filters], column tap·filters + filter. ONNX: [channel, filter, tap].
+            let (c, kf, w) = matrix(t, weight)?;
+            let f = kf / kernel;
+            let mut onnx = vec![0f32; c * f * kernel];
+            for ch in 0..c {
+                for tap in 0..*kernel {
+                    for fi in 0..f {
+                        onnx[(ch * f + fi) * kernel + tap] = w[ch * kf + tap * f + fi];
+                    }
+                }
+            }
+            let (_, b) = t.get(bias)?;
+            let (wn, bn) = (g.init_f32("deconv_w", &[c, f, *kernel], &onnx), g.init_f32("deconv_b", &[f], &b));
+            g.transpose(&[0, 2, 1]);
+            let (k, st, p, po) = (*kernel as i64, *stride as i64, *padding as i64, *padding_out as i64);
+            let attrs: [(&str, &[i64]); 4] =
+                [("kernel_shape", &[k]), ("strides", &[st]), ("pads", &[p, p]), ("output_padding", &[po])];
+            g.apply("ConvTranspose", &[&wn, &bn], &attrs);
+            if *relu {
+                g.relu();
+            }
+            g.transpose(&[0, 2, 1]);
+            Ok(())
+        }
         LayerSpec::Additive { w, b, v } => {
             // e = tanh(x·W + b)·v over the steps, α = softmax(e), context Σ α·x: [batch, 1, d].
             let (d, a, wv) = matrix(t, w)?;
@@ -355,15 +380,7 @@ fn layer(g: &mut Graph, t: &Tensors<'_>, spec: &LayerSpec) -> Result<()> {
             g.cur = g.node("Concat", &[&context, &last], 1, &[("axis", &[2])]);
             Ok(())
         }
-        other => Err(Error::invalid("layers", format!("ONNX export does not map the {} layer yet", op_name(other)))),
     }
-}
-
-fn op_name(spec: &LayerSpec) -> String {
-    serde_json::to_value(spec)
-        .ok()
-        .and_then(|v| v.get("op").and_then(|o| o.as_str()).map(ToString::to_string))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn value_info(name: &str, dims: &[Option<usize>]) -> Pb {
