@@ -181,3 +181,32 @@ fn an_imported_keras_gru_runs_and_bad_imports_say_why() {
     let bad = s.write("bad.json", r#"{"mean": [0, 0, 0], "scale": [1, 0, 1]}"#);
     fail(&["import", &gru, "--features", "x,y,z", "--scaler", &bad, "--out", &s.path("e")], "bad.json");
 }
+
+#[test]
+fn a_forecaster_exported_to_onnx_and_imported_back_scores_as_the_original() {
+    let s = Scratch::new("import-forecast");
+    let acc = data(&s);
+    let config = s.write(
+        "gru.toml",
+        "seed = 1\n[data]\npath = \"acc.csv\"\nfeatures = [\"x\", \"y\"]\n[window]\nlookback = 12\nhorizon = 2\n\
+         [split]\nkind = \"chronological\"\ntrain = 0.6\nval = 0.2\ntest = 0.2\n[model]\npreset = \"gru-forecast\"\n\
+         units = [8]\n[train]\nepochs = 1\n",
+    );
+    let model = s.path("gru");
+    ok_json(&telltale(&["train", "--config", &config, "--out", &model, "--json"]));
+    let onnx = s.path("gru.onnx");
+    ok_json(&telltale(&["export", "--model", &model, "--onnx", "--out", &onnx, "--json"]));
+    let back = s.path("back");
+    let j = ok_json(&telltale(&["import", &onnx, "--features", "x,y", "--task", "forecast", "--out", &back, "--json"]));
+    // Two steps of two features ahead, however the network lays them out.
+    let out = j["output"][0].as_u64().zip(j["output"][1].as_u64()).map(|(t, c)| t * c);
+    assert_eq!((j["task"].as_str(), out), (Some("forecast"), Some(4)));
+    let (a, b) = (s.path("a.csv"), s.path("b.csv"));
+    assert!(telltale(&["detect", "--model", &model, "--data", &acc, "--out", &a]).status.success());
+    assert!(telltale(&["detect", "--model", &back, "--data", &acc, "--out", &b]).status.success());
+    let (ours, theirs) = (scores(&a), scores(&b));
+    assert_eq!(ours.len(), theirs.len());
+    // The graph holds the scaler in f32 where telltale holds it in f64: the scores agree to that precision.
+    let worst = ours.iter().zip(&theirs).map(|(x, y)| (x - y).abs() / x.abs().max(1.0)).fold(0.0, f64::max);
+    assert!(worst <= 1e-4, "{worst:e}");
+}
