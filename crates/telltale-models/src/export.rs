@@ -296,6 +296,15 @@ pub fn affine(s: &Scaler) -> Affine {
     }
 }
 
+/// The threshold as the runtime file carries it as it is: static or sliding (`None` for the others).
+pub fn portable_threshold(t: &Threshold) -> Option<ThresholdSpec> {
+    match t {
+        Threshold::Static { value } => Some(ThresholdSpec::Static { value: *value }),
+        Threshold::Sliding(s) => Some(ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps }),
+        _ => None,
+    }
+}
+
 /// The runtime header for `net` and `parts`.
 ///
 /// The runtime flags with a static or sliding threshold: SPOT and DSPOT go in
@@ -307,13 +316,12 @@ pub fn header(parts: &HeaderParts<'_>, layers: Vec<LayerSpec>) -> Result<Header>
         Task::Novelty => ScoreSpec::Reconstruction,
         Task::Forecast => ScoreSpec::Forecast { eps: parts.eps },
     };
-    let threshold = match parts.threshold {
-        Threshold::Static { value } => ThresholdSpec::Static { value: *value },
-        Threshold::Sliding(s) => ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps },
-        Threshold::Spot { level, risk, depth: 0, calibration } => {
+    let threshold = match (portable_threshold(parts.threshold), parts.threshold) {
+        (Some(spec), _) => spec,
+        (None, Threshold::Spot { level, risk, depth: 0, calibration }) => {
             ThresholdSpec::Static { value: telltale_core::evt::Pot { level: *level, risk: *risk }.fit(calibration)?.z }
         }
-        Threshold::Spot { .. } | Threshold::Telemanom(_) => {
+        (None, _) => {
             return Err(Error::Data(
                 "export: the runtime file carries static, sliding or SPOT thresholds; DSPOT and telemanom \
                  judge the stream as a whole (detect and evaluate apply them)"
@@ -366,11 +374,7 @@ pub fn runtime_model(net: &Net, parts: &HeaderParts<'_>) -> Result<RuntimeModel>
 pub fn reexport(bytes: &[u8], threshold: &Threshold, int8: bool) -> Result<Vec<u8>> {
     let bad = |err: telltale_runtime::Error| Error::Data(format!("export: {err}"));
     let (mut header, tensors) = format::from_bytes(bytes).map_err(bad)?;
-    header.threshold = match threshold {
-        Threshold::Static { value } => ThresholdSpec::Static { value: *value },
-        Threshold::Sliding(s) => ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps },
-        _ => header.threshold,
-    };
+    header.threshold = portable_threshold(threshold).unwrap_or(header.threshold);
     let mut named = Vec::new();
     for (name, _) in tensors.sizes().into_iter().filter(|(n, _)| !n.ends_with(".scale")) {
         let (shape, values) = tensors.get(&name).map_err(bad)?;

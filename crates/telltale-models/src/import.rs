@@ -127,11 +127,8 @@ pub fn import(onnx: &[u8], opts: &ImportOptions) -> Result<Model> {
             Task::Novelty => ScoreSpec::Reconstruction,
             Task::Forecast => ScoreSpec::Forecast { eps: 0.01 },
         },
-        threshold: match &threshold {
-            Threshold::Static { value } => ThresholdSpec::Static { value: *value },
-            Threshold::Sliding(s) => ThresholdSpec::Sliding { window: s.window, k: s.k, eps: s.eps },
-            _ => ThresholdSpec::Static { value: 0.5 },
-        },
+        // Import makes only static and sliding thresholds, both portable.
+        threshold: crate::export::portable_threshold(&threshold).unwrap_or(ThresholdSpec::Static { value: 0.5 }),
         layers: Vec::new(),
         info: serde_json::json!({ "source": opts.source, "notes": imported.notes }),
     };

@@ -342,6 +342,38 @@ fn made_file(cfg: NetConfig) -> Vec<u8> {
     to_bytes(&net, &parts(&cfg, dims, &features, &scaler, &threshold)).expect("export")
 }
 
+/// The runtime's outputs for 8 fixed windows of model file `bytes`, and what a peer's runner (`tools/…/run.py`)
+/// gives for the same windows on `exported`, written as `dir/name.ext`.
+fn runtime_and_peer(
+    python: &std::path::Path,
+    runner: &str,
+    dir: &telltale_testing::Scratch,
+    (name, ext): (&str, &str),
+    bytes: &[u8],
+    exported: &[u8],
+) -> (Vec<f32>, Vec<f32>) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = Model::from_bytes(bytes).expect("runtime model");
+    let (steps, channels) = model.network.input_shape();
+    let b = 8;
+    let x = inputs(b * steps * channels);
+    let mut session = model.network.session(b);
+    let want = model.network.forward(&mut session, &x, b).expect("runtime").to_vec();
+    let (m, i, o) =
+        (dir.path(&format!("{name}.{ext}")), dir.path(&format!("{name}.in")), dir.path(&format!("{name}.out")));
+    std::fs::write(&m, exported).expect("write the exported file");
+    std::fs::write(&i, le_bytes(&x)).expect("write inputs");
+    let run = std::process::Command::new(python)
+        .arg(root.join(runner))
+        .args([&m, &i, &b.to_string(), &steps.to_string(), &channels.to_string(), &o])
+        .output()
+        .expect("python");
+    assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+    let got = f32s(&std::fs::read(&o).expect("outputs"));
+    assert_eq!(got.len(), want.len(), "{name}");
+    (want, got)
+}
+
 /// ONNX files written from the stored models (and from IoT-AnomalyNet's, for its query/key/value attention) give
 /// the runtime's and burn's outputs in ONNX Runtime.
 #[test]
@@ -370,24 +402,7 @@ fn onnx_exports_give_burns_outputs_in_onnx_runtime() {
         };
         let (header, tensors) = telltale_runtime::format::from_bytes(&bytes).expect("model file");
         let onnx = telltale_runtime::onnx::to_onnx(&header, &tensors).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let model = Model::from_bytes(&bytes).expect("runtime model");
-        let (steps, channels) = model.network.input_shape();
-        let b = 8;
-        let x = inputs(b * steps * channels);
-        let mut session = model.network.session(b);
-        let want = model.network.forward(&mut session, &x, b).expect("runtime").to_vec();
-        let (m, i, o) =
-            (dir.path(&format!("{name}.onnx")), dir.path(&format!("{name}.in")), dir.path(&format!("{name}.out")));
-        std::fs::write(&m, &onnx).expect("write onnx");
-        std::fs::write(&i, le_bytes(&x)).expect("write inputs");
-        let run = std::process::Command::new(&python)
-            .arg(root.join("tools/onnx/run.py"))
-            .args([&m, &i, &b.to_string(), &steps.to_string(), &channels.to_string(), &o])
-            .output()
-            .expect("python");
-        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
-        let got = f32s(&std::fs::read(&o).expect("outputs"));
-        assert_eq!(got.len(), want.len(), "{name}");
+        let (want, got) = runtime_and_peer(&python, "tools/onnx/run.py", &dir, (name, "onnx"), &bytes, &onnx);
         let worst = max_abs_diff(&got, &want);
         assert!(worst <= 1e-5, "{name}: ONNX Runtime differs from telltale's runtime by {worst:e}");
         // And from burn itself, for the f32 files.
@@ -409,40 +424,23 @@ fn tflite_exports_give_the_runtimes_outputs_in_litert() {
     let python = onnx_python();
     let dir = telltale_testing::Scratch::new("tflite-export");
     let cases = [
-        ("cnn-lstm", "cnn-lstm", false),
-        ("cnn-lstm.int8", "cnn-lstm.int8", true),
-        ("tcn-forecast", "tcn-forecast", false),
-        ("lstm-ae", "lstm-ae", false),
-        ("attention-lstm", "attention-lstm", false),
-        ("anomalynet", "anomalynet", false),
+        ("cnn-lstm", false),
+        ("cnn-lstm.int8", true),
+        ("tcn-forecast", false),
+        ("lstm-ae", false),
+        ("attention-lstm", false),
+        ("anomalynet", false),
     ];
     let anomalynet = made_file(NetConfig::Anomalynet(AnomalyNetConfig::new()));
-    for (name, file, int8) in cases {
-        let bytes = match file {
+    for (name, int8) in cases {
+        let bytes = match name {
             "anomalynet" => anomalynet.clone(),
-            _ => std::fs::read(fixtures.join(format!("{file}.ttm"))).expect("fixture"),
+            _ => std::fs::read(fixtures.join(format!("{name}.ttm"))).expect("fixture"),
         };
         let (header, tensors) = telltale_runtime::format::from_bytes(&bytes).expect("model file");
         let tflite =
             telltale_runtime::tflite::to_tflite(&header, &tensors, int8).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let model = Model::from_bytes(&bytes).expect("runtime model");
-        let (steps, channels) = model.network.input_shape();
-        let b = 8;
-        let x = inputs(b * steps * channels);
-        let mut session = model.network.session(b);
-        let want = model.network.forward(&mut session, &x, b).expect("runtime").to_vec();
-        let (m, i, o) =
-            (dir.path(&format!("{name}.tflite")), dir.path(&format!("{name}.in")), dir.path(&format!("{name}.out")));
-        std::fs::write(&m, &tflite).expect("write tflite");
-        std::fs::write(&i, le_bytes(&x)).expect("write inputs");
-        let run = std::process::Command::new(&python)
-            .arg(root.join("tools/tflite/run.py"))
-            .args([&m, &i, &b.to_string(), &steps.to_string(), &channels.to_string(), &o])
-            .output()
-            .expect("python");
-        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
-        let got = f32s(&std::fs::read(&o).expect("outputs"));
-        assert_eq!(got.len(), want.len(), "{name}");
+        let (want, got) = runtime_and_peer(&python, "tools/tflite/run.py", &dir, (name, "tflite"), &bytes, &tflite);
         let worst = max_abs_diff(&got, &want);
         assert!(worst <= 1e-5, "{name}: LiteRT differs from telltale's runtime by {worst:e}");
     }
